@@ -1,0 +1,210 @@
+"""The journal file: connection settings, the schema and its migrations.
+
+The schema is created and evolved with sqlite-utils migrations (the
+``_sqlite_migrations`` table records which have run). The ``meta`` table marks
+a file as a twin journal. Events live in ``events`` (the main line) and
+``branch_events`` (what-if branches); triggers refuse UPDATE and DELETE on
+both. Snapshots are derived data in their own table and may be dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from twin.errors import TwinInputError
+
+FORMAT = "maestro-twin-journal"
+"""The ``meta.format`` value of every twin journal."""
+
+FORMAT_VERSION = 1
+"""The newest journal format this code reads and writes."""
+
+BUSY_TIMEOUT_S = 60.0
+"""How long a writer waits for another writer's transaction before giving up."""
+
+EVENT_COLUMNS = (
+    "seq",
+    "event_id",
+    "type",
+    "schema",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "reason",
+    "correlation_id",
+    "causation_id",
+    "data",
+    "prev_hash",
+    "hash",
+)
+"""The stored envelope columns, in the order every query selects them."""
+
+_COLUMN_DDL = """
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    schema INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    actor TEXT,
+    reason TEXT,
+    correlation_id TEXT,
+    causation_id TEXT,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL"""
+
+MIGRATIONS = Migrations("maestro_twin.journal")
+
+
+def utc_now() -> str:
+    """The wall clock in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@MIGRATIONS(name="0001_initial")
+def _initial(db: Database) -> None:
+    db.executescript(
+        f"""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,{_COLUMN_DDL},
+            UNIQUE (event_id)
+        );
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: UPDATE refused'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: DELETE refused'); END;
+
+        CREATE TABLE branches (
+            name TEXT PRIMARY KEY,
+            parent TEXT REFERENCES branches(name),
+            fork_seq INTEGER NOT NULL CHECK (fork_seq >= 0),
+            created_at TEXT NOT NULL
+        );
+        CREATE TRIGGER branches_no_update BEFORE UPDATE ON branches
+        BEGIN SELECT RAISE(ABORT, 'branches are append-only: UPDATE refused'); END;
+        CREATE TRIGGER branches_no_delete BEFORE DELETE ON branches
+        BEGIN SELECT RAISE(ABORT, 'branches are append-only: DELETE refused'); END;
+
+        CREATE TABLE branch_events (
+            branch TEXT NOT NULL REFERENCES branches(name),
+            seq INTEGER NOT NULL,{_COLUMN_DDL},
+            PRIMARY KEY (branch, seq),
+            UNIQUE (branch, event_id)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER branch_events_no_update BEFORE UPDATE ON branch_events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: UPDATE refused'); END;
+        CREATE TRIGGER branch_events_no_delete BEFORE DELETE ON branch_events
+        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: DELETE refused'); END;
+
+        CREATE TABLE snapshots (
+            key TEXT NOT NULL,
+            branch TEXT NOT NULL DEFAULT '',
+            seq INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            blob BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (key, branch, seq)
+        );
+        """
+    )
+    db.table("meta").insert_all(
+        [
+            {"key": "format", "value": FORMAT},
+            {"key": "format_version", "value": str(FORMAT_VERSION)},
+            {"key": "created_at", "value": utc_now()},
+        ]
+    )
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open a connection with the journal's settings (transactions are managed explicitly).
+
+    The connection runs in autocommit mode (``isolation_level=None``): every write
+    path opens its own ``BEGIN IMMEDIATE`` transaction.
+    """
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    return conn
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+    return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta").fetchall()}
+
+
+def _check_meta(conn: sqlite3.Connection, shown: str) -> None:
+    meta = _meta(conn)
+    if meta.get("format") != FORMAT:
+        raise TwinInputError("not a twin journal (its meta table is not a twin's)", source=shown)
+    try:
+        version = int(meta.get("format_version", ""))
+    except ValueError:
+        raise TwinInputError("not a twin journal (no format version)", source=shown) from None
+    if version > FORMAT_VERSION:
+        raise TwinInputError(
+            f"journal format {version} is newer than this twin reads ({FORMAT_VERSION}); "
+            "upgrade maestro-twin",
+            source=shown,
+        )
+
+
+def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
+    """Create or evolve the schema in one ``BEGIN IMMEDIATE`` transaction."""
+    db = Database(conn, execute_plugins=False, recursive_triggers=False)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        tables = _tables(conn)  # again, now that no other writer can change them
+        if "meta" not in tables:
+            if not create:
+                raise TwinInputError("not a twin journal (no meta table)", source=shown)
+            if tables - {"_sqlite_migrations"}:
+                raise TwinInputError(
+                    "not a twin journal (an SQLite file with other tables)", source=shown
+                )
+        else:
+            _check_meta(conn, shown)
+        MIGRATIONS.apply(db)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def prepare(conn: sqlite3.Connection, shown: str, *, create: bool) -> None:
+    """Check that ``conn`` holds a twin journal (creating one if asked) and set it up.
+
+    Args:
+        conn: a connection from :func:`connect`.
+        shown: the file name to show in messages.
+        create: initialise an empty file as a new journal.
+
+    Raises:
+        TwinInputError: not an SQLite file, not a twin journal, or a newer format.
+    """
+    try:
+        tables = _tables(conn)
+    except sqlite3.DatabaseError as exc:
+        raise TwinInputError(f"not a twin journal ({exc})", source=shown) from None
+    if "meta" in tables:
+        _check_meta(conn, shown)
+    elif not create:
+        raise TwinInputError("not a twin journal (no meta table)", source=shown)
+    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode not in ("wal", "memory"):
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if "meta" not in tables or MIGRATIONS.pending(
+        Database(conn, execute_plugins=False, recursive_triggers=False)
+    ):
+        _migrate(conn, create=create, shown=shown)

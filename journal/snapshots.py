@@ -1,0 +1,177 @@
+"""Snapshots: a disposable cache of folded results, keyed by code version.
+
+A snapshot row is ``(key, branch, seq, digest, blob)``: whatever the key's
+owner folded from events ``1..seq`` of a view. Keys are opaque here (the
+engine uses ``engine:<code-version>:<fingerprint>``); the journal itself owns
+:data:`STATE_KEY`, the reducer state. A snapshot is stored under the branch
+that owns its seq (``''`` for the main line), so a branch also finds its
+parent's snapshots up to the fork point. Dropping snapshots never loses
+anything: they are rebuilt by replaying the events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+import twin
+from journal.branches import Segment, segment_of
+from journal.schema import BUSY_TIMEOUT_S, utc_now
+from twin.state import TwinState
+
+SNAPSHOT_EVERY = 5000
+"""The reducer state is snapshotted at every seq that is a multiple of this."""
+
+STATE_FOLD_REVISION = 1
+"""Bump when the reducer's behaviour or :class:`~twin.state.TwinState`'s layout changes."""
+
+STATE_KEY = f"state:{twin.__version__}+{STATE_FOLD_REVISION}"
+"""The snapshot key of the reducer state (stale keys are simply never read)."""
+
+SnapshotRow = tuple[str, str, int, str, bytes, str]
+"""key, branch ('' = main), seq, digest, blob, created_at."""
+
+_INSERT = (
+    "INSERT OR REPLACE INTO snapshots (key, branch, seq, digest, blob, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def owner(view: Sequence[Segment], seq: int) -> str | None:
+    """The ``branch`` column a snapshot at ``seq`` of this view is stored under (None: none)."""
+    seg = segment_of(view, seq)
+    if seg is None:
+        return None
+    return seg.branch or ""
+
+
+def row(view: Sequence[Segment], key: str, seq: int, blob: bytes, digest: str) -> SnapshotRow:
+    """A snapshot row for ``seq`` of this view.
+
+    Raises:
+        ValueError: ``seq`` is not in the view.
+    """
+    branch = owner(view, seq)
+    if branch is None:
+        raise ValueError(f"seq {seq} is not in this view")
+    return (key, branch, seq, digest, blob, utc_now())
+
+
+def insert(conn: sqlite3.Connection, rows: Iterable[SnapshotRow]) -> None:
+    """Write snapshot rows (replacing any with the same key, branch and seq); no transaction."""
+    conn.executemany(_INSERT, rows)
+
+
+def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
+    """Write snapshot rows in a short transaction of their own, if the journal lets us.
+
+    A reader must not fail because it cannot write a cache: a busy or read-only
+    journal just means the snapshots are not saved this time.
+
+    Returns:
+        True if they were written.
+    """
+    if not rows or conn.in_transaction:
+        return False
+    conn.execute("PRAGMA busy_timeout = 200")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        insert(conn, rows)
+        conn.execute("COMMIT")
+        return True
+    except sqlite3.Error:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+
+def load(
+    conn: sqlite3.Connection, view: Sequence[Segment], key: str, at_or_before: int
+) -> tuple[int, bytes, str] | None:
+    """The newest snapshot of ``key`` in this view with seq <= ``at_or_before``.
+
+    Returns:
+        ``(seq, blob, digest)``, or None.
+    """
+    for seg in reversed(view):
+        hi = min(seg.hi, at_or_before)
+        if hi < seg.lo:
+            continue
+        found = conn.execute(
+            "SELECT seq, blob, digest FROM snapshots WHERE key = ? AND branch = ? "
+            "AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
+            (key, seg.branch or "", seg.lo, hi),
+        ).fetchone()
+        if found is not None:
+            return int(found[0]), bytes(found[1]), str(found[2])
+    return None
+
+
+def drop(conn: sqlite3.Connection, key: str | None) -> int:
+    """Delete the snapshots of ``key`` (all of them for None), in one transaction.
+
+    Returns:
+        How many were deleted.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if key is None:
+            cursor = conn.execute("DELETE FROM snapshots")
+        else:
+            cursor = conn.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return int(cursor.rowcount)
+
+
+def encode_state(state: TwinState) -> tuple[bytes, str]:
+    """A reducer state as a snapshot: ``(pickle blob, state digest)``."""
+    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), state.digest()
+
+
+def decode_state(blob: bytes, digest: str) -> TwinState | None:
+    """The state in a snapshot blob, or None if it cannot be restored or is not what it claims."""
+    try:
+        state = pickle.loads(blob)  # the journal's own cache, written by encode_state
+    except Exception:
+        return None
+    if not isinstance(state, TwinState):
+        return None
+    try:
+        if state.digest() != digest:
+            return None
+    except Exception:
+        return None
+    return state
+
+
+def newest_state(
+    conn: sqlite3.Connection, view: Sequence[Segment], at_or_before: int, *, above: int = 0
+) -> TwinState | None:
+    """The newest restorable reducer-state snapshot with ``above < seq <= at_or_before``.
+
+    A snapshot that fails to unpickle (or whose digest does not match) is passed
+    over for the next older one.
+
+    Returns:
+        The restored state, or None if there is none newer than ``above``.
+    """
+    limit = at_or_before
+    while limit > above:
+        found = load(conn, view, STATE_KEY, limit)
+        if found is None or found[0] <= above:
+            return None
+        seq, blob, digest = found
+        state = decode_state(blob, digest)
+        if state is not None and state.seq == seq:
+            return state
+        limit = seq - 1
+    return None

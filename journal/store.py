@@ -1,0 +1,408 @@
+"""The :class:`Journal`: one SQLite file, the source of truth of a twin.
+
+One connection per :class:`Journal`; several journals (in one process or
+many) may use the same file at once. Writers take turns through SQLite's
+write lock (each waits up to :data:`~journal.schema.BUSY_TIMEOUT_S`); readers
+see a consistent WAL snapshot and are never blocked by a writer.
+
+A :class:`Journal` is meant for one thread at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from journal import appending, branches, importing, snapshots
+from journal.folding import fold
+from journal.hashing import ChainCursor, check_rows
+from journal.reading import COLUMNS_SQL, decode_rows, iter_raw, read_view
+from journal.results import AppendResult, BranchInfo, VerifyResult
+from journal.schema import connect, prepare
+from twin.envelope import Envelope
+from twin.errors import TwinInputError
+from twin.event_files import Importer, NewEvent
+from twin.events import EventRegistry, default_registry
+from twin.state import TwinState
+
+
+class Journal:
+    """An append-only, hash-chained event journal in one SQLite file.
+
+    Make one with :meth:`create`, :meth:`open` or :meth:`in_memory`; close it with
+    :meth:`close` or use it as a context manager.
+
+    Attributes:
+        path: the file, or None for an in-memory journal.
+        registry: the event types used to decode stored payloads (core types by
+            default; the plugin manager passes one that includes plugins' types).
+        use_snapshots: read and write reducer-state snapshots (switch off to
+            replay from the first event every time; results are the same).
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str | None,
+        *,
+        registry: EventRegistry | None = None,
+        snapshots: bool = True,
+    ) -> None:
+        """Wrap a prepared connection; use :meth:`create`, :meth:`open` or :meth:`in_memory`."""
+        self._conn = conn
+        self.path = path
+        self.registry = registry if registry is not None else default_registry()
+        self.use_snapshots = snapshots
+        self._closed = False
+        # The reducer state at the head of one branch after our last append.
+        self._head_state: tuple[str | None, TwinState] | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        registry: EventRegistry | None = None,
+        snapshots: bool = True,
+    ) -> Journal:
+        """Create a new, empty journal file.
+
+        Raises:
+            TwinInputError: the file already exists or cannot be created.
+        """
+        if Path(path).exists():
+            raise TwinInputError(
+                "already exists; open it, or choose a new file name", source=str(path)
+            )
+        return cls.open(path, registry=registry, create=True, snapshots=snapshots)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        registry: EventRegistry | None = None,
+        create: bool = False,
+        snapshots: bool = True,
+    ) -> Journal:
+        """Open a journal file (creating it first if ``create`` and it does not exist).
+
+        Args:
+            path: the journal file.
+            registry: event types for decoding (default: the core catalog).
+            create: make a new journal if the file does not exist (or is empty).
+            snapshots: use reducer-state snapshots.
+
+        Raises:
+            TwinInputError: one line naming the file: no such journal, not a twin
+                journal, a newer format, or the file cannot be opened.
+        """
+        file = Path(path)
+        shown = str(path)
+        if file.is_dir():
+            raise TwinInputError("is a directory, not a journal", source=shown)
+        if not file.exists():
+            if not create:
+                raise TwinInputError(
+                    f"no such journal; create it with `twin init {shown}`", source=shown
+                )
+            if not file.parent.is_dir():
+                raise TwinInputError(
+                    f"cannot create the journal: no such directory {str(file.parent)!r}",
+                    source=shown,
+                )
+        try:
+            conn = connect(shown)
+        except sqlite3.Error as exc:
+            raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
+        try:
+            prepare(conn, shown, create=create)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, shown, registry=registry, snapshots=snapshots)
+
+    @classmethod
+    def in_memory(cls, *, registry: EventRegistry | None = None, snapshots: bool = True) -> Journal:
+        """A temporary journal that lives in memory (e.g. to load an event file)."""
+        conn = connect(":memory:")
+        prepare(conn, ":memory:", create=True)
+        return cls(conn, None, registry=registry, snapshots=snapshots)
+
+    def close(self) -> None:
+        """Close the connection (safe to call twice)."""
+        if not self._closed:
+            self._closed = True
+            self._head_state = None
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({self.path or ':memory:'!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self, branch: str | None = None) -> int:
+        """The last seq (0 when empty); for a branch, its fork seq until it has events of its own.
+
+        Raises:
+            TwinInputError: no such branch.
+        """
+        return branches.head(self._conn, branches.segments(self._conn, branch))
+
+    def read(
+        self,
+        start: int = 1,
+        stop: int | None = None,
+        *,
+        branch: str | None = None,
+        chunk: int = 2000,
+    ) -> Iterator[Envelope]:
+        """Stream the events with seq in ``[start, stop]`` (``stop`` None: the head now).
+
+        Events are read ``chunk`` rows at a time; the journal is never loaded whole.
+        Types that no installed plugin knows come back as
+        :class:`~twin.events.OpaqueEvent`.
+
+        Raises:
+            TwinInputError: no such branch, or a stored payload that cannot be decoded.
+        """
+        if chunk < 1:
+            raise ValueError("chunk must be at least 1")
+        view = branches.segments(self._conn, branch)
+        end = branches.head(self._conn, view) if stop is None else stop
+        return read_view(
+            self._conn,
+            view,
+            max(start, 1),
+            end,
+            chunk=chunk,
+            registry=self.registry,
+            shown=self.path,
+        )
+
+    def get(self, seq: int, *, branch: str | None = None) -> Envelope:
+        """The event at ``seq``.
+
+        Raises:
+            TwinInputError: no event at ``seq`` (the message gives the head).
+        """
+        view = branches.segments(self._conn, branch)
+        row = branches.fetch_row(self._conn, view, seq, COLUMNS_SQL) if seq >= 1 else None
+        if row is None:
+            raise TwinInputError(
+                f"no event {seq}; the head of {branch or branches.MAIN} is "
+                f"{branches.head(self._conn, view)}",
+                field="seq",
+                value=seq,
+                source=self.path,
+            )
+        return decode_rows([row], self.registry, self.path)[0]
+
+    def state_at(self, seq: int | None = None, *, branch: str | None = None) -> TwinState:
+        """The reducer state (no rules) after ``seq`` (None: the head).
+
+        Restores the nearest state snapshot at or before ``seq`` and replays the
+        rest; snapshots passed on the way are saved if the journal lets us write.
+        The state returned is the caller's own.
+
+        Raises:
+            TwinInputError: ``seq`` is outside ``0..head``, or no such branch.
+        """
+        view = branches.segments(self._conn, branch)
+        top = branches.head(self._conn, view)
+        target = top if seq is None else seq
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= top:
+            raise TwinInputError(
+                f"must be a seq from 0 to {top}, the head of {branch or branches.MAIN} "
+                f"(got {seq!r})",
+                field="seq",
+                value=seq,
+                source=self.path,
+            )
+        state, pending = fold(
+            self._conn,
+            view,
+            target,
+            registry=self.registry,
+            shown=self.path,
+            use_snapshots=self.use_snapshots,
+        )
+        if pending:
+            snapshots.try_insert(self._conn, pending)
+        return state
+
+    def verify(
+        self, *, branch: str | None = None, progress: Callable[[int], None] | None = None
+    ) -> VerifyResult:
+        """Check the hash chain of the main line (or of a branch's whole view).
+
+        Every row is re-hashed from its stored columns; the first missing seq,
+        broken link or edited row is named.
+
+        Args:
+            branch: check this branch's view (its parent's prefix, then its own events).
+            progress: called with the number of events checked, now and then.
+        """
+        view = branches.segments(self._conn, branch)
+        cursor = ChainCursor()
+        self._conn.execute("BEGIN")  # one snapshot for every segment
+        try:
+            with contextlib.closing(iter_raw(self._conn, view)) as chunks:
+                for rows in chunks:
+                    good = check_rows(cursor, rows)
+                    if progress is not None:
+                        progress(cursor.checked)
+                    if not good:
+                        break
+        finally:
+            self._conn.execute("COMMIT")
+        return VerifyResult(cursor.bad_seq is None, cursor.checked, cursor.bad_seq, cursor.problem)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        events: Iterable[NewEvent],
+        *,
+        branch: str | None = None,
+        expect_head: int | None = None,
+        actor: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> AppendResult:
+        """Append events, all or nothing.
+
+        Events whose ``event_id`` is already in the journal (or earlier in the same
+        batch) are skipped and counted, so appending the same events twice is
+        harmless. Every other event is checked against the state it lands on; the
+        first one that does not fit refuses the whole batch and nothing is written.
+
+        Args:
+            events: the events, in order.
+            branch: append to this branch instead of the main line.
+            expect_head: refuse unless the head is still this (optimistic concurrency).
+            actor: the actor of events that name none.
+            progress: called with the number of events done every few thousand.
+
+        Raises:
+            ConflictError: the head moved on from ``expect_head``.
+            TwinInputError: an invalid event, located at its file and line; or no such branch.
+        """
+        items = appending.prepare(events)
+        view = branches.segments(self._conn, branch)
+        name = view[-1].branch
+        cached = None
+        if self._head_state is not None and self._head_state[0] == name:
+            cached = self._head_state[1]
+        self._head_state = None
+        result, state = appending.write(
+            self._conn,
+            view,
+            items,
+            registry=self.registry,
+            shown=self.path,
+            use_snapshots=self.use_snapshots,
+            expect_head=expect_head,
+            actor=actor,
+            progress=progress,
+            cached=cached,
+        )
+        self._head_state = (name, state)
+        return result
+
+    def import_file(
+        self,
+        path: str | Path,
+        *,
+        branch: str | None = None,
+        expect_head: int | None = None,
+        allow_unknown: bool = False,
+        importers: Sequence[Importer] = (),
+        progress: Callable[[int], None] | None = None,
+    ) -> AppendResult:
+        """Append an event file (``.jsonl``, ``.csv`` or a plugin's format), all or nothing.
+
+        Raises:
+            TwinInputError: the first bad line as ``file:line: field: problem``
+                (unknown types suggest the closest known one unless ``allow_unknown``).
+            ConflictError: the head moved on from ``expect_head``.
+        """
+        return importing.import_file(
+            self,
+            path,
+            branch=branch,
+            expect_head=expect_head,
+            allow_unknown=allow_unknown,
+            importers=importers,
+            progress=progress,
+        )
+
+    # -- branches --------------------------------------------------------------------------
+
+    def branches(self) -> list[BranchInfo]:
+        """Every what-if branch (the main line is not listed), by name."""
+        return branches.list_branches(self._conn)
+
+    def create_branch(self, name: str, *, at: int, parent: str | None = None) -> BranchInfo:
+        """Fork a what-if branch from ``parent`` (None: the main line) after seq ``at``.
+
+        Raises:
+            TwinInputError: the name is taken or invalid, no such parent, or ``at`` is
+                outside ``0..head of parent``.
+        """
+        return branches.create(self._conn, name, at=at, parent=parent)
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def save_snapshot(
+        self, key: str, seq: int, blob: bytes, digest: str, *, branch: str | None = None
+    ) -> bool:
+        """Cache something folded from events ``1..seq`` of a view under ``key``.
+
+        Best effort: a journal that is busy for long or read-only just does not
+        keep it.
+
+        Returns:
+            True if it was saved.
+
+        Raises:
+            ValueError: ``seq`` is not an event of the view.
+        """
+        view = branches.segments(self._conn, branch)
+        top = branches.head(self._conn, view)
+        if not 1 <= seq <= top:
+            raise ValueError(f"seq {seq} is not an event of {branch or branches.MAIN} (1..{top})")
+        return snapshots.try_insert(self._conn, [snapshots.row(view, key, seq, blob, digest)])
+
+    def load_snapshot(
+        self, key: str, at_or_before: int, *, branch: str | None = None
+    ) -> tuple[int, bytes] | None:
+        """The newest snapshot of ``key`` with seq <= ``at_or_before`` in the view, as (seq, blob).
+
+        A branch also sees its parent's snapshots up to its fork seq.
+        """
+        view = branches.segments(self._conn, branch)
+        found = snapshots.load(self._conn, view, key, at_or_before)
+        return None if found is None else (found[0], found[1])
+
+    def drop_snapshots(self, key: str | None = None) -> int:
+        """Delete the snapshots of ``key`` (all snapshots for None); return how many."""
+        return snapshots.drop(self._conn, key)

@@ -1,0 +1,1 @@
+"""Built-in rule plugins, one module per family; each imports only twin.api."""

@@ -1,0 +1,326 @@
+"""The `twin` command as a user runs it: real processes, real files, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@attrs.frozen
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def jsonl(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+def twin(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    environment = {**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "twin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=environment,
+        timeout=120,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def topology_rows(members: int = 3) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [
+        {"ts": "2026-03-14T01:00:00Z", "type": "site_added", "site": 1},
+        {"type": "orchestrator_added", "orchestrator": "mho-1a", "site": 1},
+        {"type": "orchestrator_added", "orchestrator": "mho-1b", "site": 1},
+        {"type": "group_created", "group": 1},
+    ]
+    for n in range(1, members + 1):
+        rows.append({"type": "member_added", "member": f"1_0{n}", "group": 1, "site": 1})
+    rows.append(
+        {"type": "link_added", "link": "sync-1", "a": "mho-1a", "b": "mho-1b", "kind": "sync"}
+    )
+    return rows
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Path:
+    rows = topology_rows()
+    rows += [
+        {
+            "ts": "2026-03-14T02:00:00Z",
+            "type": "load_changed",
+            "group": 1,
+            "connections": 3_000_000,
+            "cps": 120_000,
+            "cpu_pct": 50,
+        },
+        {"ts": "2026-03-14T02:14:00Z", "type": "load_changed", "group": 1, "cpu_pct": 85},
+        {
+            "ts": "2026-03-14T02:20:00Z",
+            "type": "member_failed",
+            "member": "1_02",
+            "cause": "pnote:Interface Active Check",
+        },
+        {"ts": "2026-03-14T02:30:00Z", "type": "load_changed", "group": 1, "cpu_pct": 40},
+        {"ts": "2026-03-14T02:40:00Z", "type": "note", "text": "all quiet"},
+    ]
+    for number, row in enumerate(rows, start=1):
+        row["event_id"] = f"INC-0412-{number:04d}"
+    return write_jsonl(tmp_path / "incident.jsonl", rows)
+
+
+def test_help_explains_the_commands() -> None:
+    result = twin("--help")
+    assert result.code == 0
+    for command in (
+        "demo",
+        "init",
+        "import",
+        "append",
+        "log",
+        "run",
+        "state",
+        "diff",
+        "branch",
+        "verify",
+        "plugins",
+        "rules",
+        "profile",
+    ):
+        assert command in result.out
+
+
+def test_journal_lifecycle_init_import_append_log_verify(tmp_path: Path, incident: Path) -> None:
+    db = tmp_path / "prod.db"
+    assert twin("init", db).code == 0
+    imported = twin("import", db, incident)
+    assert imported.code == 0, imported.err
+    assert "imported 13 events" in imported.out
+    again = twin("import", db, incident)
+    assert again.code == 0
+    assert "skipped 13" in again.out
+    appended = twin("append", db, "member_recovered", "member=1_02", "--reason", "RMA done")
+    assert appended.code == 0, appended.err
+    assert "#14" in appended.out
+    log = twin("log", db, "--format", "jsonl").jsonl()
+    assert [row["seq"] for row in log] == list(range(1, 15))
+    assert log[-1]["type"] == "member_recovered"
+    assert log[-1]["reason"] == "RMA done"
+    assert {"event_id", "occurred_at", "recorded_at", "hash", "data", "schema"} <= set(log[0])
+    verified = twin("verify", db)
+    assert verified.code == 0 and "ok: 14 events" in verified.out
+
+
+def test_bad_line_refuses_the_whole_file_with_file_line_field(tmp_path: Path) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    rows = topology_rows()
+    rows.append({"type": "weight_changed", "member": "1_01", "weight": 600})
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    result = twin("import", db, bad)
+    assert result.code == 2
+    assert result.err.strip() == (
+        f"twin: error: {bad}:{len(rows)}: weight: must be between 0 and 512 (got 600)"
+    )
+    assert "Traceback" not in result.err
+    assert twin("log", db, "--format", "jsonl").out == ""
+
+
+def test_reference_to_an_unknown_member_is_refused_with_its_line(tmp_path: Path) -> None:
+    rows = [*topology_rows(), {"type": "member_failed", "member": "1_09"}]
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    result = twin("run", bad)
+    assert result.code == 2
+    assert f"{bad}:{len(rows)}: member: unknown member '1_09'" in result.err
+
+
+def test_unknown_type_suggests_and_allow_unknown_keeps_it(tmp_path: Path) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    rows = [*topology_rows(), {"type": "member_faild", "member": "1_01"}]
+    bad = write_jsonl(tmp_path / "typo.jsonl", rows)
+    refused = twin("import", db, bad)
+    assert refused.code == 2
+    assert "did you mean 'member_failed'" in refused.err
+    kept = twin("import", db, bad, "--allow-unknown")
+    assert kept.code == 0
+    state = json.loads(twin("state", db, "--format", "json").out)
+    assert any(f["rule"] == "twin.unknown-event-type" for f in state["findings"])
+
+
+def test_expect_head_conflict_exits_1_and_says_conflict(tmp_path: Path, incident: Path) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    twin("import", db, incident)
+    ok = twin("append", db, "note", "text=hello", "--expect-head", "13")
+    assert ok.code == 0
+    late = twin("append", db, "note", "text=again", "--expect-head", "13")
+    assert late.code == 1
+    assert "conflict" in late.err and "14" in late.err and "13" in late.err
+
+
+def test_run_jsonl_is_the_machine_contract(incident: Path) -> None:
+    rows = twin("run", incident, "--format", "jsonl").jsonl()
+    assert [r["seq"] for r in rows] == list(range(1, 14))
+    peak = rows[9]
+    assert peak["type"] == "load_changed"
+    assert set(peak) >= {"seq", "type", "occurred_at", "metrics", "findings"}
+    for metrics in peak["metrics"].values():
+        for metric in metrics.values():
+            assert set(metric) == {"value", "low", "high"}
+            assert metric["low"] <= metric["value"] <= metric["high"]
+    narrowed = twin(
+        "run", incident, "--format", "jsonl", "--metrics", "members.active", "--subjects", "system"
+    ).jsonl()
+    assert all(set(r["metrics"]) <= {"system"} for r in narrowed)
+    assert narrowed[-1]["metrics"]["system"]["members.active"]["value"] == 2
+
+
+def test_state_at_a_point_and_diff_between_two(incident: Path) -> None:
+    state = json.loads(twin("state", incident, "--at", "11", "--format", "json").out)
+    assert state["seq"] == 11
+    assert state["profile"] == "seed"
+    nodes = {n["id"]: n for n in state["topology"]["nodes"]}
+    assert nodes["member:1_02"]["state"] == "DOWN"
+    diff = json.loads(twin("diff", incident, "9", "12", "--format", "json").out)
+    assert diff["events"] == {"load_changed": 2, "member_failed": 1}
+    assert {"kind": "member", "id": "1_02", "change": "state", "a": "UP", "b": "DOWN"} in diff[
+        "topology"
+    ]
+    table = twin("diff", incident, "9", "12")
+    assert table.code == 0 and "member_failed ×1" in table.out
+
+
+def test_state_at_out_of_range_is_bad_input(incident: Path) -> None:
+    result = twin("state", incident, "--at", "99")
+    assert result.code == 2
+    assert "--at: no event 99" in result.err
+
+
+def test_branch_is_a_what_if_that_leaves_main_alone(tmp_path: Path, incident: Path) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    twin("import", db, incident)
+    assert twin("branch", db, "calm", "--at", "6").code == 0
+    appended = twin(
+        "append", db, "member_admin_changed", "member=1_02", "up=false", "--branch", "calm"
+    )
+    assert appended.code == 0, appended.err
+    branch_log = twin("log", db, "--branch", "calm", "--format", "jsonl").jsonl()
+    assert [r["seq"] for r in branch_log] == [1, 2, 3, 4, 5, 6, 7]
+    assert branch_log[-1]["type"] == "member_admin_changed"
+    assert len(twin("log", db, "--format", "jsonl").jsonl()) == 13
+    assert twin("verify", db, "--branch", "calm").code == 0
+
+
+def test_verify_names_the_first_tampered_seq(tmp_path: Path, incident: Path) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    twin("import", db, incident)
+    with sqlite3.connect(db) as conn:
+        triggers = [
+            r[0] for r in conn.execute("select name from sqlite_master where type='trigger'")
+        ]
+        for name in triggers:
+            conn.execute(f'drop trigger "{name}"')
+        conn.execute("update events set data = replace(data, '3000000', '9000000') where seq = 9")
+    conn.close()
+    result = twin("verify", db)
+    assert result.code == 1
+    assert "seq 9" in result.err
+
+
+def test_profile_file_overrides_and_is_named_in_the_output(tmp_path: Path, incident: Path) -> None:
+    profile = tmp_path / "lab.toml"
+    profile.write_text(
+        '[profile]\nname = "lab"\n\n[parameters]\n"hypersync.capacity_factor" = 0.25\n'
+    )
+    seed = json.loads(twin("state", incident, "--format", "json").out)
+    lab = json.loads(twin("state", incident, "--format", "json", "--profile", profile).out)
+    assert lab["profile"] == "lab"
+    cap = "capacity.connections_max"
+    assert lab["metrics"]["system"][cap]["value"] == pytest.approx(
+        seed["metrics"]["system"][cap]["value"] / 2
+    )
+    listed = json.loads(twin("profile", "--json", "--profile", profile).out)
+    factor = next(p for p in listed["parameters"] if p["name"] == "hypersync.capacity_factor")
+    assert factor["value"] == 0.25 and factor["provenance"] == "measured"
+
+
+def test_bad_profile_names_the_parameter_and_suggests(tmp_path: Path, incident: Path) -> None:
+    profile = tmp_path / "typo.toml"
+    profile.write_text('[parameters]\n"hypersync.capacity_factr" = 0.5\n')
+    result = twin("run", incident, "--profile", profile)
+    assert result.code == 2
+    assert f"{profile}:2: hypersync.capacity_factr: unknown parameter" in result.err
+    assert "did you mean 'hypersync.capacity_factor'" in result.err
+
+
+def test_plugins_rules_and_profile_list_the_builtins() -> None:
+    plugins = json.loads(twin("plugins", "--json").out)
+    names = {p["name"]: p for p in plugins}
+    assert {"capacity", "sync", "memory", "convergence"} <= set(names)
+    assert all(names[n]["builtin"] and names[n]["status"] == "loaded" for n in ("capacity", "sync"))
+    rules = json.loads(twin("rules", "--json").out)
+    assert any("convergence.cpu-overload" in r["raises"] for r in rules)
+    assert any(r["metrics"].get("sync.traffic_gbps") == "Gbps" for r in rules)
+    profile = json.loads(twin("profile", "--json").out)
+    assert profile["profile"] == "seed"
+    assert all(
+        p["provenance"] in {"seed", "official", "community", "assumption"}
+        for p in profile["parameters"]
+    )
+
+
+def test_disable_plugin_removes_its_rules(incident: Path) -> None:
+    plugins = json.loads(twin("--disable-plugin", "sync", "plugins", "--json").out)
+    sync = next(p for p in plugins if p["name"] == "sync")
+    assert sync["status"] == "blocked"
+    rows = twin("--disable-plugin", "sync", "run", incident, "--format", "jsonl").jsonl()
+    assert "sync.traffic_gbps" not in rows[-1]["metrics"]["system"]
+
+
+def test_missing_and_wrong_files_are_one_line_errors(tmp_path: Path) -> None:
+    missing = twin("run", tmp_path / "nope.jsonl")
+    assert missing.code == 2 and "no such file" in missing.err
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    wrong = twin("run", text)
+    assert wrong.code == 2 and "not a journal or an event file" in wrong.err
+    exists = tmp_path / "x.db"
+    twin("init", exists)
+    again = twin("init", exists)
+    assert again.code == 2 and "already exists" in again.err
+    usage = twin("run")
+    assert usage.code == 2
+
+
+def test_csv_event_files_work_like_jsonl(tmp_path: Path) -> None:
+    csv_file = tmp_path / "events.csv"
+    csv_file.write_text(
+        "ts,type,site,group,member,connections,cpu_pct\n"
+        "2026-03-14T01:00:00Z,site_added,1,,,,\n"
+        ",group_created,,1,,,\n"
+        ",member_added,1,1,1_01,,\n"
+        ",load_changed,,1,,1000,91\n"
+    )
+    rows = twin("run", csv_file, "--format", "jsonl").jsonl()
+    assert rows[-1]["metrics"]["member:1_01"]["load.cpu_pct"]["value"] == 91
+    assert any(f["rule"] == "convergence.cpu-overload" for f in rows[-1]["findings"])

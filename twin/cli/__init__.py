@@ -1,0 +1,130 @@
+"""The ``twin`` command line.
+
+Exit codes everywhere (contract §4): 0 success; 1 a check failed; 2 bad input
+or usage (one line naming file, line and field); 3 an internal or plugin
+error in strict mode.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from twin import __version__
+from twin.cli import demo, journal_cmds, plugin_cmds, replay_cmds
+from twin.cli._common import Settings, err
+from twin.engine import PluginError
+from twin.errors import CheckFailed, ConflictError, TwinInputError
+
+
+class TwinGroup(click.Group):
+    """The top-level group: lists commands in the order a newcomer needs them."""
+
+    ORDER = (
+        "demo",
+        "init",
+        "import",
+        "append",
+        "log",
+        "run",
+        "state",
+        "diff",
+        "branch",
+        "verify",
+        "plugins",
+        "rules",
+        "profile",
+    )
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in commands in workflow order, then plugin commands alphabetically."""
+        names = list(self.commands)
+        known = [n for n in self.ORDER if n in names]
+        return known + sorted(n for n in names if n not in self.ORDER)
+
+
+@click.group(cls=TwinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="twin")
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also load every *.py in DIR as a plugin (local, unpackaged rules).",
+)
+@click.option(
+    "--disable-plugin",
+    "disabled",
+    multiple=True,
+    metavar="NAME",
+    help="Do not load plugin NAME (repeatable); see `twin plugins`.",
+)
+@click.pass_context
+def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...]) -> None:
+    """Maestro Twin: an event-sourced digital twin of a Check Point Maestro deployment.
+
+    A journal (SQLite) records what happened to the deployment: members
+    added, loads, upgrades, failures. The twin replays it and, after every
+    event, its rules recompute capacity, sync traffic, memory, convergence and
+    more, and raise findings. Every command that reads a journal also reads an
+    event file (.jsonl or .csv).
+
+    \b
+    Start with:   twin demo
+    Then:         twin run examples/incident-0412.jsonl --to 40
+                  twin state examples/incident-0412.jsonl --at 120
+                  twin rules     (what is computed)
+                  twin profile   (every number, with its provenance)
+
+    Plugins: TWIN_DISABLE_PLUGIN_AUTOLOAD=1 loads no third-party plugins,
+    TWIN_PLUGINS=a,b only those, TWIN_STRICT_PLUGINS=1 makes plugin failures fatal.
+    """
+    ctx.obj = Settings(plugins_dir=plugins_dir, disabled=disabled)
+
+
+for module in (demo, journal_cmds, replay_cmds, plugin_cmds):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def _add_plugin_commands() -> None:
+    from twin.plugin_manager import TwinPluginManager
+
+    try:
+        TwinPluginManager().load().add_commands(cli)
+    except PluginError as exc:
+        err().print(f"twin: {exc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``twin`` console script."""
+    _add_plugin_commands()
+    try:
+        code = cli.main(args=argv, prog_name="twin", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except click.exceptions.Abort:
+        err().print("twin: aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TwinInputError as exc:
+        click.echo(f"twin: error: {exc.one_line()}", err=True)
+        sys.exit(2)
+    except ConflictError as exc:
+        click.echo(f"twin: {exc}", err=True)
+        sys.exit(1)
+    except CheckFailed as exc:
+        if str(exc):
+            click.echo(f"twin: {exc}", err=True)
+        sys.exit(1)
+    except PluginError as exc:
+        click.echo(f"twin: plugin error: {exc}", err=True)
+        sys.exit(3)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("twin: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,123 @@
+"""What every command shares: the plugin manager, sources, output and progress."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from twin.plugin_manager import TwinPluginManager
+from twin.profile import Profile
+from twin.sources import Source, open_source
+
+FORMAT_TABLE_JSONL = click.Choice(["table", "jsonl"])
+FORMAT_TABLE_JSON = click.Choice(["table", "json"])
+
+
+@attrs.define
+class Settings:
+    """Global options, shared by every command through click's context."""
+
+    plugins_dir: Path | None = None
+    disabled: tuple[str, ...] = ()
+    _manager: TwinPluginManager | None = None
+
+    @property
+    def manager(self) -> TwinPluginManager:
+        """The plugin manager, loaded on first use."""
+        if self._manager is None:
+            self._manager = TwinPluginManager(
+                block=self.disabled, plugins_dir=self.plugins_dir
+            ).load()
+        return self._manager
+
+
+def settings() -> Settings:
+    """The current command's global settings."""
+    obj = click.get_current_context().find_root().obj
+    if not isinstance(obj, Settings):
+        obj = Settings()
+        click.get_current_context().find_root().obj = obj
+    return obj
+
+
+def out() -> Console:
+    """Console for human output on stdout."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err() -> Console:
+    """Console for messages on stderr."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def write_json_line(data: Any) -> None:
+    """One compact JSON object per line on stdout (the machine contract)."""
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n")
+
+
+def write_json(data: Any) -> None:
+    """A pretty JSON document on stdout."""
+    sys.stdout.buffer.write(
+        orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    )
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op otherwise.
+
+    Yields a function to call with the number of items done so far.
+    """
+    if not sys.stderr.isatty():
+        yield lambda _done: None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def open_for_reading(path: str, branch: str | None = None) -> Source:
+    """Open a journal or load an event file, with a progress bar while loading."""
+    manager = settings().manager
+    label = f"loading {Path(path).name}"
+    with progress_bar(label, None) as tick:
+        return open_source(path, manager, branch=branch, progress=tick)
+
+
+def choose_profile(choice: str | None) -> Profile:
+    """The profile named by ``--profile`` (default ``seed``)."""
+    return settings().manager.profile(choice)
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"a,b"`` → ``["a", "b"]``; None stays None."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+profile_option = click.option(
+    "--profile",
+    "profile",
+    metavar="P",
+    help="Parameter profile: 'seed' (the default) or a profile .toml file.",
+)
+branch_option = click.option(
+    "--branch", metavar="NAME", help="Read or write a what-if branch instead of the main line."
+)

@@ -1,0 +1,154 @@
+"""``twin demo``: replay the bundled incident with no set-up.
+
+Until the full-screen TUI lands, the demo plays the incident in the terminal:
+a live view of the deployment, its headline metrics and the active findings,
+event by event, then the key moments (every event that raised an error).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+import twin
+from twin.cli._common import choose_profile, out, settings
+from twin.cli.replay_cmds import GLYPH, _finding_line, _print_state
+from twin.frames import Frame
+from twin.replay import Replay
+from twin.sources import open_source
+from twin.state import member_sort_key
+
+INCIDENT = "incident-0412.jsonl"
+
+
+def bundled_incident() -> Path:
+    """The bundled example incident (from the source tree, or the installed package)."""
+    in_tree = Path(twin.__file__).resolve().parents[1] / "examples" / INCIDENT
+    if in_tree.exists():
+        return in_tree
+    packaged = resources.files("twin") / "_bundled" / INCIDENT
+    return Path(str(packaged))
+
+
+def _view(label: str, frame: Frame, head: int) -> Group:
+    state_members = frame.metrics  # live store; read below
+    env = frame.envelope
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in frame.findings:
+        counts[f.finding.severity.value] += 1
+    status = (
+        f"[bold]REPLAY[/] {label}  #{env.seq}/{head}  {env.occurred_at}  [cyan]{env.type}[/]  "
+        f"✖{counts['error']} ⚠{counts['warning']} ℹ{counts['info']}"
+    )
+    metrics = Table.grid(padding=(0, 2))
+    for name in (
+        "members.active",
+        "capacity.utilization",
+        "sync.traffic_gbps",
+        "sync.utilization",
+        "convergence.failover_s",
+        "latency.setup_us",
+        "throughput.gbps",
+        "checkpoint.disk_write_factor",
+    ):
+        m = state_members.get("system", name)
+        if m is not None:
+            band = f" ({m.low:.3g}–{m.high:.3g})" if m.low != m.high else ""
+            metrics.add_row(name, f"{m.value:.3g}{band}")
+    findings = Table.grid()
+    for active in frame.findings[:12]:
+        findings.add_row(_finding_line(active))
+    if len(frame.findings) > 12:
+        findings.add_row(f"… {len(frame.findings) - 12} more")
+    return Group(
+        status,
+        Panel(metrics, title="system", title_align="left"),
+        Panel(findings, title="active findings", title_align="left"),
+    )
+
+
+def _members_table(replay: Replay) -> Table:
+    state = replay.engine.state
+    table = Table(title="members", title_justify="left")
+    for col in ("member", "state", "version", "cpu %", "connections"):
+        table.add_column(col)
+    for member_id in sorted(state.members, key=member_sort_key):
+        m = state.members[member_id]
+        table.add_row(
+            member_id, m["state"], m["version"], f"{m['cpu_pct']:.0f}", f"{m['connections']:,.0f}"
+        )
+    return table
+
+
+@click.command("demo")
+@click.option(
+    "--delay",
+    type=float,
+    default=0.03,
+    show_default=True,
+    help="Seconds between events in the live replay (0: as fast as possible).",
+)
+def demo_cmd(delay: float) -> None:
+    """Replay the bundled example incident (no arguments, no set-up).
+
+    The incident: a dual-site group of 12 members through a night of load,
+    an MVC upgrade, a sync link failure, a member fault and a CPU peak at
+    02:14. Then try `twin run`, `twin state` and `twin diff` on it.
+    """
+    path = bundled_incident()
+    manager = settings().manager
+    profile = choose_profile(None)
+    console = out()
+    with open_source(path, manager) as src:
+        replay = Replay(src.journal, manager, profile, snapshot_every=0)
+        head = replay.head()
+        label = path.name
+        moments: list[tuple[Frame, str]] = []
+        last: Frame | None = None
+        live = sys.stdout.isatty()
+        if live:
+            with Live(console=console, refresh_per_second=20, transient=False) as view:
+                for frame in replay.frames():
+                    last = frame
+                    _note_moments(frame, moments)
+                    view.update(_view(label, frame, head))
+                    if delay:
+                        time.sleep(delay)
+        else:
+            for frame in replay.frames():
+                last = frame
+                _note_moments(frame, moments)
+        if last is None:
+            console.print("the bundled incident is empty")
+            return
+        console.print()
+        console.print("[bold]key moments[/] (events that raised an error finding):")
+        for frame, line in moments:
+            env = frame.envelope
+            console.print(f"  #{env.seq:<5} {env.occurred_at}  {env.type:<22} {line}", markup=False)
+        console.print()
+        if not live:
+            _print_state(label, last, replay.engine, profile.name)
+        console.print(_members_table(replay))
+        console.print(
+            f"\nnext: twin run {path} --to 60   ·   twin state {path} --at <seq>   ·   "
+            f"twin diff {path} <a> <b>   ·   twin rules   ·   twin profile"
+        )
+
+
+def _note_moments(frame: Frame, moments: list[tuple[Frame, str]]) -> None:
+    for active in frame.raised:
+        f = active.finding
+        if f.severity.value == "error":
+            moments.append((frame, f"{GLYPH['error']} {f.rule} {f.subject}: {f.message}"))
+
+
+COMMANDS = [demo_cmd]

@@ -1,0 +1,278 @@
+"""Commands that write or check the journal: init, import, append, log, branch, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from journal import Journal
+from twin.cli._common import (
+    FORMAT_TABLE_JSONL,
+    branch_option,
+    open_for_reading,
+    out,
+    progress_bar,
+    settings,
+    write_json_line,
+)
+from twin.envelope import Envelope
+from twin.errors import CheckFailed, TwinInputError
+from twin.event_files import Record, to_new_event
+from twin.topology import read_topology
+
+
+@click.command("init")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.option(
+    "--topology",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A topology .toml whose sites, orchestrators, groups, members and links "
+    "become the journal's first events.",
+)
+def init_cmd(journal_path: Path, topology: Path | None) -> None:
+    """Create a new journal (an SQLite file; .db recommended).
+
+    \b
+    Example:
+      twin init prod.db --topology examples/dual-site.toml
+    """
+    manager = settings().manager
+    registry = manager.event_registry()
+    genesis = read_topology(topology, registry) if topology is not None else []
+    if journal_path.exists():
+        raise TwinInputError(
+            "already exists; choose a new file name or import into it with `twin import`",
+            source=str(journal_path),
+        )
+    journal = Journal.create(journal_path, registry=registry)
+    try:
+        if genesis:
+            journal.append(genesis, actor="twin init")
+        head = journal.head()
+    except BaseException:
+        journal.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{journal_path}{suffix}").unlink(missing_ok=True)
+        raise
+    journal.close()
+    detail = f" with {head} genesis events from {topology}" if genesis else " (empty)"
+    out().print(f"created {journal_path}{detail}")
+
+
+@click.command("import")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.argument("event_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--expect-head", type=int, metavar="N", help="Refuse (exit 1) unless the head is N.")
+@click.option("--allow-unknown", is_flag=True, help="Keep events of types no plugin knows.")
+@branch_option
+def import_cmd(
+    journal_path: Path,
+    event_file: Path,
+    expect_head: int | None,
+    allow_unknown: bool,
+    branch: str | None,
+) -> None:
+    """Append an event file (.jsonl or .csv) to a journal, all or nothing.
+
+    A bad line refuses the whole file (file:line: field: problem, exit 2)
+    and nothing is written. Events that carry an event_id already in the
+    journal are skipped, so importing a file of identified events twice is
+    harmless.
+    """
+    manager = settings().manager
+    journal = Journal.open(journal_path, registry=manager.event_registry())
+    try:
+        with progress_bar(f"importing {event_file.name}", None) as tick:
+            result = journal.import_file(
+                event_file,
+                branch=branch,
+                expect_head=expect_head,
+                allow_unknown=allow_unknown,
+                importers=manager.importers(),
+                progress=tick,
+            )
+    finally:
+        journal.close()
+    where = f" on branch {branch}" if branch else ""
+    if result.appended:
+        msg = f"imported {result.appended} events (#{result.first_seq}–#{result.last_seq}){where}"
+    else:
+        msg = f"imported nothing new{where}"
+    if result.skipped:
+        msg += f"; skipped {result.skipped} already in the journal"
+    out().print(msg)
+
+
+@click.command("append", context_settings={"ignore_unknown_options": False})
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.argument("event_type", metavar="TYPE")
+@click.argument("fields", metavar="KEY=VALUE...", nargs=-1)
+@click.option("--expect-head", type=int, metavar="N", help="Refuse (exit 1) unless the head is N.")
+@click.option("--ts", help="When it happened (ISO 8601; default: now).")
+@click.option("--actor", help="Who records it (default: $USER).")
+@click.option("--reason", help="Why.")
+@click.option("--correlation-id", help="Plan or incident id.")
+@click.option("--allow-unknown", is_flag=True, help="Accept a type no plugin knows.")
+@branch_option
+def append_cmd(
+    journal_path: Path,
+    event_type: str,
+    fields: tuple[str, ...],
+    expect_head: int | None,
+    ts: str | None,
+    actor: str | None,
+    reason: str | None,
+    correlation_id: str | None,
+    allow_unknown: bool,
+    branch: str | None,
+) -> None:
+    """Append one event: an operator records a change.
+
+    \b
+    Examples:
+      twin append prod.db member_failed member=1_03 cause="pnote:Interface Active Check"
+      twin append prod.db load_changed group=1 connections=4500000 cpu_pct=71
+      twin append prod.db member_admin_changed member=1_02 up=false --reason "swap PSU"
+    """
+    import os
+    from datetime import UTC, datetime
+
+    record_fields: dict[str, object] = {"type": event_type}
+    for item in fields:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise TwinInputError(
+                "give fields as key=value, e.g. member=1_03", field="KEY=VALUE", value=item
+            )
+        record_fields[key.strip()] = value
+    record_fields["ts"] = ts or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for key, given in (
+        ("actor", actor or os.environ.get("USER")),
+        ("reason", reason),
+        ("correlation_id", correlation_id),
+    ):
+        if given:
+            record_fields[key] = given
+    manager = settings().manager
+    registry = manager.event_registry()
+    new = to_new_event(
+        Record(1, record_fields, text=True),
+        registry,
+        source="command line",
+        allow_unknown=allow_unknown,
+    )
+    journal = Journal.open(journal_path, registry=registry)
+    try:
+        result = journal.append([new], branch=branch, expect_head=expect_head)
+    finally:
+        journal.close()
+    out().print(f"appended #{result.last_seq} {event_type}")
+
+
+def _summary(env: Envelope) -> str:
+    return " ".join(f"{k}={v}" for k, v in env.data.items())
+
+
+@click.command("log")
+@click.argument("source", metavar="SOURCE")
+@click.option("--from", "start", type=int, default=1, metavar="N", help="First seq to list.")
+@click.option("--to", "stop", type=int, metavar="N", help="Last seq to list.")
+@click.option("--type", "types", metavar="TYPE[,TYPE]", help="Only these event types.")
+@click.option("--format", "fmt", type=FORMAT_TABLE_JSONL, default="table", show_default=True)
+@branch_option
+def log_cmd(
+    source: str,
+    start: int,
+    stop: int | None,
+    types: str | None,
+    fmt: str,
+    branch: str | None,
+) -> None:
+    """List the events of a journal or event file.
+
+    jsonl prints one envelope per line (seq, event_id, type, schema,
+    occurred_at, recorded_at, actor, reason, correlation_id, causation_id,
+    hash, data): the machine-readable contract.
+    """
+    wanted = set(types.split(",")) if types else None
+    with open_for_reading(source, branch) as src:
+        console = out()
+        if fmt == "table":
+            console.print(f"[bold]{'#':>6}  {'occurred_at':<20}  {'type':<28}  details[/bold]")
+        for env in src.journal.read(start, stop, branch=branch):
+            if wanted is not None and env.type not in wanted:
+                continue
+            if fmt == "jsonl":
+                row = env.to_json()
+                row.pop("prev_hash", None)
+                write_json_line(row)
+            else:
+                actor = f"  ({env.actor})" if env.actor else ""
+                console.print(
+                    f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}  {_summary(env)}{actor}",
+                    markup=False,
+                )
+
+
+@click.command("branch")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.argument("name", required=False)
+@click.option("--at", "at", type=int, metavar="N", help="Fork after event N (default: the head).")
+@click.option("--from-branch", "parent", metavar="NAME", help="Fork another branch, not main.")
+def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str | None) -> None:
+    """Fork a what-if branch at event N, or list branches (no NAME).
+
+    A branch shares the journal up to N and then has events of its own;
+    select it elsewhere with --branch NAME. The main line never changes.
+    """
+    manager = settings().manager
+    journal = Journal.open(journal_path, registry=manager.event_registry())
+    try:
+        if name is None:
+            console = out()
+            branches = journal.branches()
+            if not branches:
+                console.print("no branches; create one with `twin branch JOURNAL NAME --at N`")
+            for b in branches:
+                console.print(
+                    f"{b.name}  from {b.parent or 'main'} at #{b.fork_seq}, head #{b.head}"
+                )
+            return
+        fork = journal.head(branch=parent) if at is None else at
+        info = journal.create_branch(name, at=fork, parent=parent)
+    finally:
+        journal.close()
+    out().print(
+        f"branch {info.name} forks {info.parent or 'main'} at #{info.fork_seq}; "
+        f"use --branch {info.name}"
+    )
+
+
+@click.command("verify")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@branch_option
+def verify_cmd(journal_path: Path, branch: str | None) -> None:
+    """Check the hash chain; name the first bad seq (exit 1) if it is broken."""
+    manager = settings().manager
+    journal = Journal.open(journal_path, registry=manager.event_registry())
+    try:
+        total = journal.head(branch=branch)
+        with progress_bar("verifying", total) as tick:
+            result = journal.verify(branch=branch, progress=tick)
+    finally:
+        journal.close()
+    if not result.ok:
+        raise CheckFailed(
+            f"verify FAILED at seq {result.first_bad_seq}: {result.problem} "
+            f"({result.checked} events checked)"
+        )
+    out().print(f"ok: {result.checked} events, hash chain intact")
+
+
+def _json_dump(data: object) -> str:
+    return orjson.dumps(data).decode()
+
+
+COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd]

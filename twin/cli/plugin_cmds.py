@@ -1,0 +1,90 @@
+"""What is installed: ``twin plugins``, ``twin rules``, ``twin profile``."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from twin.cli._common import choose_profile, out, profile_option, settings, write_json
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(as_json: bool) -> None:
+    """List plugins: loaded, blocked (and by what) or failed (and why)."""
+    infos = settings().manager.plugin_infos()
+    if as_json:
+        write_json([i.to_json() for i in infos])
+        return
+    table = Table(title="plugins", title_justify="left")
+    for col in ("name", "status", "kind", "package", "rules", "note"):
+        table.add_column(col)
+    for i in infos:
+        status = {"loaded": "[green]loaded[/]", "failed": "[red]failed[/]"}.get(
+            i.status, f"[yellow]{i.status}[/]"
+        )
+        kind = "built-in" if i.builtin else i.origin
+        package = f"{i.distribution or ''} {i.version or ''}".strip()
+        table.add_row(i.name, status, kind, package, str(len(i.rules)), i.error or "")
+    out().print(table)
+
+
+@click.command("rules")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with units).")
+def rules_cmd(as_json: bool) -> None:
+    """List every rule: what it computes, what it raises, the events it reads."""
+    manager = settings().manager
+    rules = manager.rules()
+    if as_json:
+        write_json(
+            [
+                {
+                    "id": r.id,
+                    "plugin": r.plugin,
+                    "summary": r.rule.summary,
+                    "events": None if r.rule.events is None else sorted(r.rule.events),
+                    "raises": {k: v.value for k, v in sorted(r.rule.raises.items())},
+                    "metrics": dict(sorted(r.rule.metrics.items())),
+                    "parameters": list(r.rule.parameters),
+                    "incremental": r.rule.incremental,
+                }
+                for r in rules
+            ]
+        )
+        return
+    table = Table(title=f"{len(rules)} rules", title_justify="left")
+    for col in ("rule", "plugin", "summary", "raises", "metrics"):
+        table.add_column(col, overflow="fold")
+    for r in rules:
+        raises = "\n".join(f"{k} ({v.value})" for k, v in sorted(r.rule.raises.items()))
+        metrics = "\n".join(f"{k} [{u}]" for k, u in sorted(r.rule.metrics.items()))
+        table.add_row(r.id, r.plugin, r.rule.summary, raises, metrics)
+    out().print(table)
+
+
+@click.command("profile")
+@profile_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def profile_cmd(profile: str | None, as_json: bool) -> None:
+    """List every parameter with its value, band, unit, provenance and source.
+
+    With --profile FILE, shows the values that profile sets (its overrides
+    are marked with their own source).
+    """
+    chosen = choose_profile(profile)
+    params = [chosen.parameters[k] for k in sorted(chosen.parameters)]
+    if as_json:
+        write_json({"profile": chosen.name, "parameters": [p.to_json() for p in params]})
+        return
+    table = Table(title=f"profile {chosen.name}", title_justify="left")
+    for col in ("parameter", "value", "band", "unit", "provenance", "source"):
+        table.add_column(col, overflow="fold")
+    colour = {"seed": "yellow", "assumption": "magenta", "official": "green", "measured": "cyan"}
+    for p in params:
+        band = "" if p.low is None and p.high is None else f"{p.band[0]:g}–{p.band[2]:g}"
+        prov = f"[{colour.get(p.provenance, 'white')}]{p.provenance}[/]"
+        table.add_row(p.name, f"{p.value:g}", band, p.unit, prov, p.source)
+    out().print(table)
+
+
+COMMANDS = [plugins_cmd, rules_cmd, profile_cmd]

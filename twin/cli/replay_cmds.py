@@ -1,0 +1,271 @@
+"""Commands that evaluate a journal: run, state, diff, demo."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.tree import Tree
+
+from twin.cli._common import (
+    FORMAT_TABLE_JSON,
+    FORMAT_TABLE_JSONL,
+    branch_option,
+    choose_profile,
+    open_for_reading,
+    out,
+    profile_option,
+    progress_bar,
+    settings,
+    split_list,
+    write_json,
+    write_json_line,
+)
+from twin.diff import capture, diff
+from twin.engine import Engine
+from twin.errors import TwinInputError
+from twin.frames import Frame
+from twin.replay import Replay
+from twin.rules import ActiveFinding
+from twin.state import member_sort_key
+
+GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
+HEADLINE = (
+    ("members.active", "active", "{:.0f}"),
+    ("capacity.utilization", "cap util", "{:.0%}"),
+    ("sync.traffic_gbps", "sync Gbps", "{:.2f}"),
+    ("convergence.failover_s", "failover s", "{:.2f}"),
+)
+
+
+def _fmt(value: float | None, spec: str = "{:.4g}") -> str:
+    return "–" if value is None else spec.format(value)
+
+
+def _finding_line(active: ActiveFinding) -> str:
+    f = active.finding
+    return f"{GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message} (since #{active.since})"
+
+
+@click.command("run")
+@click.argument("source", metavar="SOURCE")
+@click.option("--from", "start", type=int, default=1, metavar="N", help="First event to print.")
+@click.option("--to", "stop", type=int, metavar="N", help="Last event to evaluate and print.")
+@profile_option
+@click.option("--metrics", "metrics", metavar="NAME,…", help="Only print these metrics.")
+@click.option("--subjects", "subjects", metavar="SUBJECT,…", help="Only these subjects.")
+@click.option("--format", "fmt", type=FORMAT_TABLE_JSONL, default="table", show_default=True)
+@branch_option
+def run_cmd(
+    source: str,
+    start: int,
+    stop: int | None,
+    profile: str | None,
+    metrics: str | None,
+    subjects: str | None,
+    fmt: str,
+    branch: str | None,
+) -> None:
+    """Replay events and print metrics and findings after each one.
+
+    jsonl prints one object per event: seq, type, occurred_at, metrics by
+    subject (value/low/high) and the findings active after it (always all of
+    them); --metrics and --subjects narrow the metrics printed. The table shows
+    a few headline metrics and the findings each event raised (+) or cleared (-).
+    """
+    names = split_list(metrics)
+    wanted = split_list(subjects)
+    chosen = choose_profile(profile)
+    with open_for_reading(source, branch) as src:
+        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        head = replay.head()
+        last = head if stop is None else min(stop, head)
+        console = out()
+        if fmt == "table":
+            console.print(
+                f"[dim]{src.label}: events {start}–{last} of {head}, profile {chosen.name}[/]"
+            )
+            cols = [h for h in HEADLINE if names is None or h[0] in names]
+            header = "".join(f"{label:>11}" for _n, label, _f in cols)
+            console.print(f"[bold]{'#':>6}  {'occurred_at':<20}  {'type':<28}{header}[/bold]")
+        frame: Frame | None = None
+        with progress_bar("replaying", last) as tick:
+            for frame in replay.frames(start, last):
+                if fmt == "jsonl":
+                    row = frame.to_json(names, wanted)
+                    row["profile"] = chosen.name
+                    write_json_line(row)
+                else:
+                    _print_run_row(console, frame, cols)
+                if frame.seq % 1000 == 0:
+                    tick(frame.seq)
+        if fmt == "table" and frame is not None:
+            console.print(f"\n[bold]active after #{frame.seq}:[/] {len(frame.findings)} findings")
+            for active in frame.findings:
+                console.print("  " + _finding_line(active), markup=False)
+
+
+def _print_run_row(console: Any, frame: Frame, cols: Any) -> None:
+    values = "".join(f"{_fmt(_value(frame, name), spec):>11}" for name, _label, spec in cols)
+    env = frame.envelope
+    console.print(f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}", markup=False)
+    for active in frame.raised:
+        console.print(f"{'':>8}+ {_finding_line(active)}", markup=False)
+    for active in frame.cleared:
+        f = active.finding
+        console.print(
+            f"{'':>8}- {GLYPH[f.severity.value]} {f.rule} {f.subject} cleared", markup=False
+        )
+
+
+def _value(frame: Frame, name: str) -> float | None:
+    metric = frame.metrics.get("system", name)
+    return None if metric is None else metric.value
+
+
+@click.command("state")
+@click.argument("source", metavar="SOURCE")
+@click.option("--at", "at", type=int, metavar="N", help="After event N (default: the last).")
+@profile_option
+@click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
+@branch_option
+def state_cmd(
+    source: str, at: int | None, profile: str | None, fmt: str, branch: str | None
+) -> None:
+    """The twin at one point: topology, metrics and active findings."""
+    chosen = choose_profile(profile)
+    with open_for_reading(source, branch) as src:
+        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        frame = replay.at(at)
+        engine = replay.engine
+        if fmt == "json":
+            data: dict[str, Any] = (
+                frame.to_json()
+                if frame is not None
+                else {"seq": 0, "type": None, "occurred_at": None, "metrics": {}, "findings": []}
+            )
+            data["profile"] = chosen.name
+            data["topology"] = engine.state.node_link_data()
+            write_json(data)
+            return
+        _print_state(src.label, frame, engine, chosen.name)
+
+
+def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) -> None:
+    console = out()
+    state = engine.state
+    if frame is None:
+        console.print(f"{label}: empty (no events)")
+        return
+    env = frame.envelope
+    console.print(
+        f"[bold]{label}[/] after #{env.seq} {env.type} at {env.occurred_at} (profile {profile})"
+    )
+    tree = Tree("deployment")
+    for number in sorted(state.sites):
+        site = state.sites[number]
+        branch = tree.add(
+            f"site {number} {site['name']} — {'ACTIVE' if site['active'] else 'standby'}"
+        )
+        for orch in sorted(state.orchestrators):
+            o = state.orchestrators[orch]
+            if o["site"] == number:
+                branch.add(f"{'●' if o['up'] else '✖'} {orch} {o['model']}")
+    for group_id in sorted(state.groups):
+        group = state.groups[group_id]
+        hypersync = "on" if group["hypersync"] else "off"
+        g = tree.add(
+            f"group {group_id} ({group['mode']}, HyperSync {hypersync}),"
+            f" SMO {state.smo_master(group_id) or '—'}"
+        )
+        for member_id in sorted(group["members"], key=member_sort_key):
+            m = state.members[member_id]
+            glyph = {"UP": "●", "DOWN": "✖", "DOWN_ADMIN": "○", "UPGRADING": "◐"}[m["state"]]
+            g.add(
+                f"{glyph} {member_id} {m['state']:<10} {m['version']:<8} "
+                f"cpu {m['cpu_pct']:5.1f}%  conns {m['connections']:>12,.0f}"
+            )
+    console.print(tree)
+    table = Table(title="system metrics", title_justify="left")
+    for col in ("metric", "value", "low", "high"):
+        table.add_column(col, justify="right" if col != "metric" else "left")
+    for name, metric in sorted(engine.metrics.by_subject.get("system", {}).items()):
+        table.add_row(name, f"{metric.value:.4g}", f"{metric.low:.4g}", f"{metric.high:.4g}")
+    console.print(table)
+    console.print(f"[bold]{len(frame.findings)} active findings[/]")
+    for active in frame.findings:
+        console.print("  " + _finding_line(active), markup=False)
+
+
+@click.command("diff")
+@click.argument("source", metavar="SOURCE")
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@profile_option
+@click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
+@branch_option
+def diff_cmd(
+    source: str, a: int, b: int, profile: str | None, fmt: str, branch: str | None
+) -> None:
+    """What changed between event A and event B: topology, metrics, findings, events."""
+    if a > b:
+        a, b = b, a
+    chosen = choose_profile(profile)
+    with open_for_reading(source, branch) as src:
+        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        head = replay.head()
+        for name, value in (("A", a), ("B", b)):
+            if not 0 <= value <= head:
+                raise TwinInputError(
+                    f"no event {value}: the journal holds 0..{head}", field=name, value=value
+                )
+        replay.at(a)
+        point_a = capture(replay.engine, a)
+        counts: Counter[str] = Counter()
+        engine = replay.engine
+        for env in src.journal.read(a + 1, b, branch=branch):
+            engine.step(env)
+            counts[env.type] += 1
+        point_b = capture(engine, b)
+    result = diff(point_a, point_b, counts)
+    if fmt == "json":
+        write_json(result)
+        return
+    _print_diff(result)
+
+
+def _print_diff(result: dict[str, Any]) -> None:
+    console = out()
+    console.print(f"[bold]#{result['a']} → #{result['b']}[/]")
+    events = ", ".join(f"{t} ×{n}" for t, n in result["events"].items()) or "none"
+    console.print(f"events between: {events}")
+    if result["topology"]:
+        table = Table(title="topology", title_justify="left")
+        for col in ("kind", "id", "change", "A", "B"):
+            table.add_column(col)
+        for row in result["topology"]:
+            table.add_row(
+                row["kind"], row["id"], row["change"], str(row.get("a", "")), str(row.get("b", ""))
+            )
+        console.print(table)
+    if result["metrics"]:
+        table = Table(title="metrics (largest change first)", title_justify="left")
+        for col in ("subject", "metric", "A", "B", "Δ", "Δ%"):
+            table.add_column(col, justify="left" if col in ("subject", "metric") else "right")
+        for row in result["metrics"][:60]:
+            pct = "" if row["pct"] is None else f"{row['pct']:+.1f}%"
+            delta = "" if row["delta"] is None else f"{row['delta']:+.4g}"
+            table.add_row(row["subject"], row["metric"], _fmt(row["a"]), _fmt(row["b"]), delta, pct)
+        console.print(table)
+        if len(result["metrics"]) > 60:
+            console.print(f"… and {len(result['metrics']) - 60} more (--format json for all)")
+    for word, sign in (("raised", "+"), ("resolved", "-")):
+        for f in result["findings"][word]:
+            console.print(
+                f"{sign} {GLYPH[f['severity']]} {f['rule']} {f['subject']}: {f['message']}"
+            )
+
+
+COMMANDS = [run_cmd, state_cmd, diff_cmd]

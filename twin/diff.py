@@ -1,0 +1,113 @@
+"""What changed between two points of a journal: topology, metrics, findings, events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from twin.engine import Engine
+
+# Fields of a record whose change people care about in a diff (derived load is in the metrics).
+WATCHED = {
+    "members": ("state", "version", "weight", "site", "group", "cause", "vs_memory_gb"),
+    "links": ("up", "gbps", "dedicated", "jumbo"),
+    "orchestrators": ("up",),
+    "sites": ("active",),
+    "groups": ("hypersync", "mode"),
+}
+
+
+@attrs.frozen
+class Point:
+    """The twin at one seq, kept as plain data."""
+
+    seq: int
+    state: dict[str, Any]
+    metrics: dict[str, dict[str, dict[str, float]]]
+    findings: list[dict[str, Any]]
+
+
+def capture(engine: Engine, seq: int) -> Point:
+    """Copy what the engine holds now."""
+    return Point(
+        seq,
+        engine.state.to_canonical(),
+        engine.metrics.to_json(),
+        [f.to_json() for f in engine.findings],
+    )
+
+
+def _index(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(r.get("id", r.get("vs"))): r for r in records}
+
+
+def topology_changes(a: Point, b: Point) -> list[dict[str, Any]]:
+    """Added, removed and changed sites, orchestrators, groups, members and links."""
+    changes: list[dict[str, Any]] = []
+    for table, fields in WATCHED.items():
+        before, after = _index(a.state[table]), _index(b.state[table])
+        kind = table[:-1]
+        for key in sorted(set(before) | set(after)):
+            if key not in before:
+                changes.append({"kind": kind, "id": key, "change": "added"})
+            elif key not in after:
+                changes.append({"kind": kind, "id": key, "change": "removed"})
+            else:
+                for field in fields:
+                    old, new = before[key].get(field), after[key].get(field)
+                    if old != new:
+                        changes.append(
+                            {"kind": kind, "id": key, "change": field, "a": old, "b": new}
+                        )
+    return changes
+
+
+def metric_changes(a: Point, b: Point) -> list[dict[str, Any]]:
+    """Every metric whose value differs, sorted by the size of the relative change."""
+    rows: list[dict[str, Any]] = []
+    for subject in sorted(set(a.metrics) | set(b.metrics)):
+        names_a, names_b = a.metrics.get(subject, {}), b.metrics.get(subject, {})
+        for name in sorted(set(names_a) | set(names_b)):
+            va = names_a.get(name, {}).get("value")
+            vb = names_b.get(name, {}).get("value")
+            if va == vb:
+                continue
+            delta = None if va is None or vb is None else vb - va
+            pct = None
+            if delta is not None and va:
+                pct = delta / abs(va) * 100.0
+            rows.append(
+                {"subject": subject, "metric": name, "a": va, "b": vb, "delta": delta, "pct": pct}
+            )
+
+    def size(row: dict[str, Any]) -> float:
+        if row["pct"] is not None:
+            return abs(float(row["pct"]))
+        return float("inf") if row["delta"] is None or row["delta"] else 0.0
+
+    rows.sort(key=lambda r: (-size(r), r["subject"], r["metric"]))
+    return rows
+
+
+def finding_changes(a: Point, b: Point) -> dict[str, list[dict[str, Any]]]:
+    """Findings raised (active at B, not at A) and resolved (active at A, not at B)."""
+    key_a = {(f["rule"], f["subject"]): f for f in a.findings}
+    key_b = {(f["rule"], f["subject"]): f for f in b.findings}
+    return {
+        "raised": [key_b[k] for k in sorted(key_b) if k not in key_a],
+        "resolved": [key_a[k] for k in sorted(key_a) if k not in key_b],
+    }
+
+
+def diff(a: Point, b: Point, events_between: Counter[str]) -> dict[str, Any]:
+    """The whole diff as plain data (``twin diff --format json``)."""
+    return {
+        "a": a.seq,
+        "b": b.seq,
+        "topology": topology_changes(a, b),
+        "metrics": metric_changes(a, b),
+        "findings": finding_changes(a, b),
+        "events": dict(sorted(events_between.items())),
+    }

@@ -1,0 +1,269 @@
+"""Event files: ``.jsonl`` and ``.csv`` readers, and turning their records into events.
+
+An event file holds one event per line (contract §3): ``type`` plus the data
+fields flat, and optionally ``ts`` (alias ``occurred_at``), ``actor``,
+``reason``, ``correlation_id``, ``causation_id`` and ``event_id``. Blank lines
+and lines starting with ``#`` are skipped. A ``.csv`` with the same column
+names is accepted too; empty cells are absent fields.
+
+Plugins add readers for other formats with ``twin_register_importers``; each
+is an :class:`Importer`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+import orjson
+
+from twin.errors import TwinInputError
+from twin.events import Event, EventRegistry
+
+ENVELOPE_KEYS = (
+    "ts",
+    "occurred_at",
+    "actor",
+    "reason",
+    "correlation_id",
+    "causation_id",
+    "event_id",
+)
+
+
+@attrs.frozen(slots=True)
+class Record:
+    """One event as read from a file, before it is decoded.
+
+    Attributes:
+        line: 1-based line number in the file.
+        fields: ``type``, envelope keys and data fields as read.
+        text: True if values are text to be coerced (CSV cells, ``key=value``).
+    """
+
+    line: int
+    fields: dict[str, Any]
+    text: bool = False
+
+
+@attrs.frozen(slots=True)
+class NewEvent:
+    """An event on its way into a journal: the decoded event plus its envelope fields.
+
+    Attributes:
+        event: the decoded event.
+        type: its public type name (the original name for an opaque event).
+        event_id: producer-supplied id, or None to have the journal generate one.
+        occurred_at: domain time (normalised ISO 8601 UTC), or None for "same as previous".
+        actor: who recorded it.
+        reason: why.
+        correlation_id: plan or incident id.
+        causation_id: the event that caused it.
+        source: where it came from (a file), for error messages.
+        line: the line in ``source``.
+    """
+
+    event: Event
+    type: str
+    event_id: str | None = None
+    occurred_at: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    source: str | None = None
+    line: int | None = None
+
+
+class Importer(Protocol):
+    """A reader for an event file format (register it with ``twin_register_importers``).
+
+    Attributes:
+        name: short name shown by ``twin plugins``.
+        suffixes: file name endings it reads (``.log``, ``.asg.txt``).
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+
+    def read(self, path: Path) -> Iterator[Record]:
+        """Yield the file's records in order, each with its line number.
+
+        Raise :class:`~twin.errors.TwinInputError` (with ``line``) for a line it cannot read.
+        """
+
+
+def normalise_time(value: Any, field: str = "ts") -> str:
+    """Parse an ISO 8601 time and return it as UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
+
+    A time without a zone is taken as UTC.
+
+    Raises:
+        TwinInputError: not an ISO 8601 time.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise TwinInputError(
+            f"must be an ISO 8601 time such as 2026-03-14T02:10:00Z (got {value!r})",
+            field=field,
+            value=value,
+        )
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise TwinInputError(
+            f"must be an ISO 8601 time such as 2026-03-14T02:10:00Z (got {value!r})",
+            field=field,
+            value=value,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.strftime(spec)
+
+
+class JsonLinesImporter:
+    """Reads ``.jsonl`` / ``.ndjson``: one JSON object per line."""
+
+    name: str = "jsonl"
+    suffixes: tuple[str, ...] = (".jsonl", ".ndjson")
+
+    def read(self, path: Path) -> Iterator[Record]:
+        """Yield one record per non-blank, non-comment line."""
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                line = raw.strip()
+                if not line or line.startswith(b"#"):
+                    continue
+                try:
+                    fields = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise TwinInputError(f"not valid JSON: {exc}", line=number) from None
+                if not isinstance(fields, dict):
+                    raise TwinInputError("each line must be a JSON object with a type", line=number)
+                yield Record(number, fields)
+
+
+class CsvImporter:
+    """Reads ``.csv`` with a header row of the same names as the JSON lines use."""
+
+    name: str = "csv"
+    suffixes: tuple[str, ...] = (".csv",)
+
+    def read(self, path: Path) -> Iterator[Record]:
+        """Yield one record per data row; empty cells are absent fields."""
+        text = path.read_text(encoding="utf-8-sig")
+        reader = csv.reader(io.StringIO(text))
+        header: list[str] | None = None
+        for row in reader:
+            number = reader.line_num
+            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if header is None:
+                header = [h.strip() for h in row]
+                if "type" not in header:
+                    raise TwinInputError(
+                        "the header row needs a 'type' column", field="type", line=number
+                    )
+                continue
+            if len(row) > len(header):
+                raise TwinInputError(
+                    f"{len(row)} cells but the header has {len(header)} columns", line=number
+                )
+            fields = {h: c for h, c in zip(header, row, strict=False) if h and c.strip() != ""}
+            yield Record(number, fields, text=True)
+
+
+BUILTIN_IMPORTERS: tuple[Importer, ...] = (JsonLinesImporter(), CsvImporter())
+
+
+def importer_for(path: Path, extra: Sequence[Importer] = ()) -> Importer:
+    """The importer whose suffix matches ``path`` (plugins' first, then the built-ins)."""
+    name = path.name.lower()
+    for importer in (*extra, *BUILTIN_IMPORTERS):
+        if any(name.endswith(s) for s in importer.suffixes):
+            return importer
+    known = sorted({s for i in (*extra, *BUILTIN_IMPORTERS) for s in i.suffixes})
+    raise TwinInputError(
+        f"unknown event file format; valid: {', '.join(known)}, or a journal (.db)",
+        source=str(path),
+    )
+
+
+def to_new_event(
+    record: Record,
+    registry: EventRegistry,
+    *,
+    source: str | None = None,
+    allow_unknown: bool = False,
+) -> NewEvent:
+    """Decode one record into a :class:`NewEvent`.
+
+    Raises:
+        TwinInputError: located at ``source:line`` with the field and what would be valid.
+    """
+    try:
+        fields = dict(record.fields)
+        event_type = fields.pop("type", None)
+        if not isinstance(event_type, str) or not event_type:
+            raise TwinInputError(
+                "every event needs a type, e.g. member_added", field="type", value=event_type
+            )
+        envelope: dict[str, Any] = {}
+        for key in ENVELOPE_KEYS:
+            if key in fields:
+                envelope[key] = fields.pop(key)
+        occurred = envelope.get("ts", envelope.get("occurred_at"))
+        if "ts" in envelope and "occurred_at" in envelope:
+            raise TwinInputError(
+                "give ts or occurred_at, not both", field="occurred_at", value=occurred
+            )
+        event = registry.decode(event_type, fields, coerce=record.text, allow_unknown=allow_unknown)
+        text_fields: dict[str, str | None] = {}
+        for key in ("actor", "reason", "correlation_id", "causation_id", "event_id"):
+            value = envelope.get(key)
+            if value is not None and not isinstance(value, str):
+                value = str(value)
+            text_fields[key] = value
+        return NewEvent(
+            event=event,
+            type=event_type,
+            occurred_at=None if occurred is None else normalise_time(occurred, "ts"),
+            source=source,
+            line=record.line,
+            **text_fields,
+        )
+    except TwinInputError as exc:
+        raise exc.located(source, record.line) from None
+
+
+def read_event_file(
+    path: str | Path,
+    registry: EventRegistry,
+    *,
+    importers: Sequence[Importer] = (),
+    allow_unknown: bool = False,
+) -> Iterator[NewEvent]:
+    """Read and decode a whole event file, one :class:`NewEvent` per event, in order.
+
+    Raises:
+        TwinInputError: the first bad line, as ``file:line: field: problem``.
+    """
+    path = Path(path)
+    shown = str(path)
+    if not path.exists():
+        raise TwinInputError("no such file", source=shown)
+    importer = importer_for(path, importers)
+    try:
+        for record in importer.read(path):
+            yield to_new_event(record, registry, source=shown, allow_unknown=allow_unknown)
+    except TwinInputError as exc:
+        raise exc.located(shown) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TwinInputError(f"cannot read: {exc}", source=shown) from None

@@ -1,0 +1,376 @@
+"""Finding, loading and asking plugins: the only module that touches pluggy.
+
+Plugins are found through the entry-point group ``maestro_twin``; our own
+rule families are entry points of the ``maestro-twin`` distribution, loaded
+exactly like a third party's. Each entry point is loaded on its own, so one
+that fails is reported (``twin plugins``) and the rest still work.
+
+User controls (environment, or the matching arguments):
+
+- ``TWIN_DISABLE_PLUGIN_AUTOLOAD=1``: load no third-party entry points
+  (built-ins still load);
+- ``TWIN_PLUGINS=a,b``: load only these third-party plugins;
+- ``--disable-plugin NAME`` (``block``): do not load NAME, built-in or not;
+- ``--plugins-dir DIR`` (``plugins_dir``): also load every ``*.py`` in DIR;
+- ``TWIN_STRICT_PLUGINS=1``: a plugin that fails to load, a rule that raises
+  or an invalid registration raises :class:`~twin.engine.PluginError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import attrs
+import pluggy
+
+from twin import hookspecs
+from twin.engine import Engine, PluginError, RegisteredRule
+from twin.errors import TwinInputError
+from twin.event_files import Importer
+from twin.events import CORE_EVENTS, Event, EventRegistry
+from twin.frames import Frame
+from twin.profile import DEFAULT_PROFILE, Parameter, Profile, default_profile, load_profile
+from twin.rules import check_rule_shape
+
+GROUP = "maestro_twin"
+OUR_DISTRIBUTION = "maestro-twin"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@attrs.define
+class PluginInfo:
+    """What ``twin plugins`` says about one plugin.
+
+    Attributes:
+        name: the plugin's name (entry point name, or file stem for ``--plugins-dir``).
+        status: ``loaded``, ``blocked`` (by a control) or ``failed``.
+        builtin: True for the rule families that ship with maestro-twin.
+        distribution: the installed package that provides it.
+        version: that package's version.
+        origin: ``entry-point``, ``plugins-dir`` or ``registered``.
+        error: why it failed, or why it is blocked.
+        hooks: the hooks it implements.
+        rules: the ids of the rules it registered.
+    """
+
+    name: str
+    status: str
+    builtin: bool = False
+    distribution: str | None = None
+    version: str | None = None
+    origin: str = "entry-point"
+    error: str | None = None
+    hooks: list[str] = attrs.field(factory=list)
+    rules: list[str] = attrs.field(factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``twin plugins --json``."""
+        return attrs.asdict(self)
+
+
+class TwinPluginManager:
+    """Loads plugins and collects what they register.
+
+    Args:
+        autoload: load third-party entry points (default: unless
+            ``TWIN_DISABLE_PLUGIN_AUTOLOAD`` is set).
+        allow: names of the only third-party plugins to load (default: ``TWIN_PLUGINS``).
+        block: names of plugins not to load, built-in or not.
+        plugins_dir: a folder of ``*.py`` plugin modules to load too.
+        strict: raise on any plugin failure (default: ``TWIN_STRICT_PLUGINS``).
+        builtins: load the built-in rule families (off only in tests that want
+            an empty manager).
+    """
+
+    def __init__(
+        self,
+        *,
+        autoload: bool | None = None,
+        allow: Iterable[str] | None = None,
+        block: Iterable[str] = (),
+        plugins_dir: str | Path | None = None,
+        strict: bool | None = None,
+        builtins: bool = True,
+    ) -> None:
+        self.autoload = (
+            not _env_flag("TWIN_DISABLE_PLUGIN_AUTOLOAD") if autoload is None else autoload
+        )
+        if allow is None and os.environ.get("TWIN_PLUGINS", "").strip():
+            allow = [n.strip() for n in os.environ["TWIN_PLUGINS"].split(",") if n.strip()]
+        self.allow = None if allow is None else set(allow)
+        self.block = set(block)
+        self.plugins_dir = None if plugins_dir is None else Path(plugins_dir)
+        self.strict = _env_flag("TWIN_STRICT_PLUGINS") if strict is None else strict
+        self.builtins = builtins
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._loaded = False
+        self._rules: list[RegisteredRule] | None = None
+        self._registry: EventRegistry | None = None
+        self._parameters: list[Parameter] | None = None
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self) -> TwinPluginManager:
+        """Load entry points and the plugins folder (once). Returns self."""
+        if self._loaded:
+            return self
+        self._loaded = True
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            self._load_entry_point(ep)
+        if self.plugins_dir is not None:
+            self._load_folder(self.plugins_dir)
+        return self
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        dist = ep.dist.name if ep.dist is not None else None
+        version = ep.dist.version if ep.dist is not None else None
+        builtin = dist is not None and dist.lower().replace("_", "-") == OUR_DISTRIBUTION
+        info = PluginInfo(ep.name, "loaded", builtin, dist, version, "entry-point")
+        if ep.name in self.infos:
+            return  # the same entry point seen twice (e.g. an editable install)
+        self.infos[ep.name] = info
+        blocked = self._why_blocked(ep.name, builtin)
+        if blocked:
+            info.status, info.error = "blocked", blocked
+            return
+        try:
+            module = ep.load()
+        except Exception as exc:
+            self._failed(info, f"{type(exc).__name__}: {exc}", exc)
+            return
+        self._register(module, info)
+
+    def _why_blocked(self, name: str, builtin: bool) -> str | None:
+        if name in self.block:
+            return "disabled with --disable-plugin"
+        if builtin:
+            return None if self.builtins else "built-ins off"
+        if not self.autoload:
+            return "third-party autoload is off (TWIN_DISABLE_PLUGIN_AUTOLOAD)"
+        if self.allow is not None and name not in self.allow:
+            return "not listed in TWIN_PLUGINS"
+        return None
+
+    def _load_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise TwinInputError("not a folder of plugin modules", source=str(folder))
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            name = path.stem
+            info = PluginInfo(name, "loaded", origin="plugins-dir", distribution=str(path))
+            self.infos[name] = info
+            if name in self.block:
+                info.status, info.error = "blocked", "disabled with --disable-plugin"
+                continue
+            try:
+                module = _import_file(f"twin_local_plugins.{name}", path)
+            except Exception as exc:
+                self._failed(info, f"{type(exc).__name__}: {exc}", exc)
+                continue
+            self._register(module, info)
+
+    def register(self, plugin: object, name: str | None = None) -> PluginInfo:
+        """Register a plugin object or module directly (tests, the testing kit)."""
+        name = name or getattr(plugin, "__name__", None) or repr(plugin)
+        info = PluginInfo(name, "loaded", origin="registered")
+        self.infos[name] = info
+        self._register(plugin, info)
+        return info
+
+    def unregister(self, name: str) -> None:
+        """Unregister the plugin registered as ``name`` (tests, the testing kit)."""
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin, name=name)
+        self.infos.pop(name, None)
+        self._rules = self._registry = self._parameters = None
+
+    def _register(self, plugin: object, info: PluginInfo) -> None:
+        try:
+            self.pm.register(plugin, name=info.name)
+        except Exception as exc:
+            self._failed(info, f"{type(exc).__name__}: {exc}", exc)
+            return
+        info.hooks = sorted(caller.name for caller in (self.pm.get_hookcallers(plugin) or []))
+        self._rules = self._registry = self._parameters = None
+
+    def _failed(self, info: PluginInfo, error: str, exc: BaseException | None = None) -> None:
+        info.status, info.error = "failed", error
+        if self.strict:
+            raise PluginError(f"plugin {info.name} failed: {error}") from exc
+
+    # -- collecting ---------------------------------------------------------------------------
+
+    def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a registration hook plugin by plugin: ``[(plugin name, result), ...]``.
+
+        A plugin whose implementation raises is marked failed and skipped.
+        """
+        self.load()
+        caller = getattr(self.pm.hook, hook_name)
+        results: list[tuple[str, Any]] = []
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
+            try:
+                result = impl.function(**args)
+            except Exception as exc:
+                info = self.infos.get(impl.plugin_name)
+                if info is not None:
+                    self._failed(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
+                elif self.strict:
+                    raise PluginError(f"{impl.plugin_name}: {hook_name} raised {exc}") from exc
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def rules(self) -> list[RegisteredRule]:
+        """Every rule of every loaded plugin, sorted by id; bad or duplicate ids are refused."""
+        if self._rules is not None:
+            return self._rules
+        seen: dict[str, str] = {}
+        rules: list[RegisteredRule] = []
+        for plugin, result in self.collect("twin_register_rules"):
+            for rule in list(result):
+                problems = check_rule_shape(rule)
+                rule_id = getattr(rule, "id", repr(rule))
+                if not problems and rule_id in seen:
+                    problems = [f"rule id {rule_id!r} is already registered by {seen[rule_id]}"]
+                if problems:
+                    info = self.infos.get(plugin)
+                    if info is not None:
+                        self._failed(info, "; ".join(problems))
+                    continue
+                seen[rule_id] = plugin
+                rules.append(RegisteredRule(rule, plugin))
+                if plugin in self.infos:
+                    self.infos[plugin].rules.append(rule_id)
+        self._rules = sorted(rules, key=lambda r: r.id)
+        return self._rules
+
+    def event_registry(self) -> EventRegistry:
+        """The core catalog plus every plugin's event types."""
+        if self._registry is None:
+            registry = EventRegistry(CORE_EVENTS)
+            for plugin, result in self.collect("twin_register_event_types"):
+                for cls in list(result):
+                    try:
+                        if not (isinstance(cls, type) and issubclass(cls, Event)):
+                            raise TypeError(f"{cls!r} is not a subclass of twin.api.Event")
+                        registry.register(cls)
+                    except (TypeError, ValueError) as exc:
+                        info = self.infos.get(plugin)
+                        if info is not None:
+                            self._failed(info, str(exc), exc)
+            self._registry = registry
+        return self._registry
+
+    def parameters(self) -> list[Parameter]:
+        """Every declared parameter, sorted by name."""
+        if self._parameters is None:
+            table: dict[str, Parameter] = {}
+            for plugin, result in self.collect("twin_register_parameters"):
+                for p in list(result):
+                    if not isinstance(p, Parameter):
+                        info = self.infos.get(plugin)
+                        if info is not None:
+                            self._failed(info, f"{p!r} is not a twin.api.Parameter")
+                        continue
+                    if p.name in table and table[p.name] != p:
+                        info = self.infos.get(plugin)
+                        if info is not None:
+                            self._failed(info, f"parameter {p.name!r} declared twice, differently")
+                        continue
+                    table[p.name] = p
+            self._parameters = [table[k] for k in sorted(table)]
+        return self._parameters
+
+    def profile(self, choice: str | Path | None = None) -> Profile:
+        """The default ``seed`` profile, or it overridden by a profile file."""
+        base = default_profile(self.parameters())
+        if choice is None or str(choice) == DEFAULT_PROFILE:
+            return base
+        path = Path(choice)
+        if not path.exists():
+            raise TwinInputError(
+                f"no such profile; use {DEFAULT_PROFILE!r} or a profile .toml file",
+                field="--profile",
+                value=str(choice),
+            )
+        return load_profile(path, base)
+
+    def importers(self) -> list[Importer]:
+        """Importers registered by plugins (tried before the built-in ones)."""
+        return [
+            imp for _plugin, result in self.collect("twin_register_importers") for imp in result
+        ]
+
+    def add_commands(self, cli: Any) -> None:
+        """Let plugins attach subcommands to the ``twin`` click group."""
+        self.collect("twin_register_commands", cli=cli)
+
+    def observers(self) -> list[Callable[[Frame], Any]]:
+        """Frame observers, called directly by the engine (not through pluggy per event)."""
+        self.load()
+        impls = self.pm.hook.twin_frame_evaluated.get_hookimpls()
+        return [impl.function for impl in sorted(impls, key=lambda i: i.plugin_name)]
+
+    def fingerprint(self, profile: Profile) -> str:
+        """Identifies what evaluation depends on: rules, their plugins' versions, the profile."""
+        h = hashlib.sha256(profile.fingerprint().encode())
+        for r in self.rules():
+            info = self.infos.get(r.plugin)
+            h.update(f"{r.id}@{r.plugin}:{info.version if info else ''};".encode())
+        return h.hexdigest()[:16]
+
+    def build_engine(self, profile: Profile | None = None) -> Engine:
+        """An engine with every loaded rule, the profile and the observers."""
+        return Engine(
+            self.rules(),
+            profile if profile is not None else self.profile(),
+            strict=self.strict,
+            observers=self.observers(),
+        )
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        """Every plugin seen, loaded or not, sorted by name."""
+        self.load()
+        self.rules()
+        return [self.infos[k] for k in sorted(self.infos)]
+
+
+def _import_file(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def builtin_names() -> Sequence[str]:
+    """Names of the built-in rule families (entry points of maestro-twin)."""
+    return sorted(
+        ep.name
+        for ep in entry_points(group=GROUP)
+        if ep.dist is not None and ep.dist.name.lower().replace("_", "-") == OUR_DISTRIBUTION
+    )

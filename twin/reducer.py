@@ -1,0 +1,615 @@
+"""The reducer: ``apply(state, event)`` mutates the state in place and says what changed.
+
+It is pure and deterministic: no wall clock, no randomness, no dependence on
+set order. Every handler validates the whole event against the state *before*
+it changes anything, so a refused event leaves the state as it was.
+
+What the reducer derives itself (because it is the domain's behaviour, not a
+rule's opinion): member states from faults, admin state and upgrades (admin
+UP cannot lift a fault DOWN); the weighted distribution of a group's offered
+load over its serving members; churn counters that the fragmentation model
+reads; which site is ACTIVE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from twin import events as ev
+from twin.errors import InvalidEventError
+from twin.state import (
+    DOWN,
+    DOWN_ADMIN,
+    UP,
+    UPGRADING,
+    TwinState,
+    member_sort_key,
+)
+
+
+@attrs.define
+class Changes:
+    """What one event changed.
+
+    Attributes:
+        subjects: every subject whose inputs changed (``system`` included when
+            anything did); rules re-evaluate exactly these.
+        added: subjects that appeared.
+        removed: subjects that disappeared.
+        fields: ``(subject, field, old, new)`` for every recorded attribute change.
+        notes: remarks for people (e.g. "admin UP ignored: member is DOWN by fault").
+    """
+
+    subjects: set[str] = attrs.field(factory=set)
+    added: set[str] = attrs.field(factory=set)
+    removed: set[str] = attrs.field(factory=set)
+    fields: list[tuple[str, str, Any, Any]] = attrs.field(factory=list)
+    notes: list[str] = attrs.field(factory=list)
+
+    def touched_members(self) -> list[str]:
+        """Member ids among the touched subjects, in Maestro order."""
+        ids = [s[7:] for s in self.subjects if s.startswith("member:")]
+        return sorted(ids, key=member_sort_key)
+
+    def touched_groups(self) -> list[int]:
+        """Group numbers among the touched subjects, sorted."""
+        return sorted(int(s[6:]) for s in self.subjects if s.startswith("group:"))
+
+
+def _set(changes: Changes, subject: str, record: dict[str, Any], key: str, value: Any) -> None:
+    old = record.get(key)
+    if old != value:
+        record[key] = value
+        changes.fields.append((subject, key, old, value))
+        changes.subjects.add(subject)
+
+
+def _known(table: dict[Any, Any], key: Any, field: str, what: str) -> None:
+    if key not in table:
+        known = ", ".join(str(k) for k in sorted(table, key=str)[:12]) or "none yet"
+        raise InvalidEventError(f"unknown {what} {key!r} (known: {known})", field=field, value=key)
+
+
+def _new(table: dict[Any, Any], key: Any, field: str, what: str) -> None:
+    if key in table:
+        raise InvalidEventError(f"{what} {key!r} already exists", field=field, value=key)
+
+
+def _derive_state(member: dict[str, Any]) -> str:
+    if member["upgrading"]:
+        return UPGRADING
+    if member["fault"]:
+        return DOWN
+    if member["admin_down"]:
+        return DOWN_ADMIN
+    return UP
+
+
+# -- distribution ---------------------------------------------------------------------------------
+
+
+def _distribution(
+    state: TwinState, group_id: int
+) -> tuple[tuple[tuple[dict[str, Any], float], ...], int]:
+    """Each member of the group with its share of the load, and how many serve (cached).
+
+    The cache lives on the state and is dropped whenever membership, member
+    states, weights or the ACTIVE site change (see :func:`_touch_group`).
+    """
+    plan = state.distribution_cache.get(group_id)
+    if plan is None:
+        members = [state.members[i] for i in state.groups[group_id]["members"]]
+        up = [m for m in members if m["state"] == UP]
+        active = state.active_site
+        serving = [m for m in up if m["site"] == active] or up
+        weights = {m["id"]: state.member_weight(m) for m in serving}
+        total = sum(weights[k] for k in sorted(weights))
+        shares = tuple(
+            (m, weights[m["id"]] / total if m["id"] in weights and total > 0 else 0.0)
+            for m in members
+        )
+        plan = (shares, len(serving))
+        state.distribution_cache[group_id] = plan
+    return plan
+
+
+def redistribute(state: TwinState, group_id: int, changes: Changes) -> None:
+    """Spread a group's offered load over its serving members in proportion to their weights.
+
+    CPU is carried as work: the group's ``cpu_pct`` was measured with the
+    cores that served then, so when fewer cores serve, each one works harder.
+    A member's own sample (a member-level ``load_changed``) wins over its share.
+    This runs on every load event, so it is written for speed: one pass over
+    cached shares, and only real changes are recorded.
+    """
+    group = state.groups[group_id]
+    shares, serving = _distribution(state, group_id)
+    offered = group["offered"]
+    conns = offered.get("connections", 0.0)
+    cps = offered.get("cps", 0.0)
+    gbps = offered.get("throughput_gbps", 0.0)
+    work = group["cpu_work"] or 0.0
+    record = changes.fields.append
+    touched = changes.subjects.add
+    for m, share in shares:
+        sample = m["sample"]
+        c = conns * share
+        p = cps * share
+        g = gbps * share
+        cpu = min(100.0, work * share / m["cores"]) if work else 0.0
+        if sample:
+            c = float(sample.get("connections", c))
+            p = float(sample.get("cps", p))
+            g = float(sample.get("throughput_gbps", g))
+            cpu = float(sample.get("cpu_pct", cpu))
+        old_c = m["connections"]
+        if (
+            old_c == c
+            and m["share"] == share
+            and m["cps"] == p
+            and m["throughput_gbps"] == g
+            and m["cpu_pct"] == cpu
+        ):
+            continue
+        subject = "member:" + m["id"]
+        for key, value in (
+            ("share", share),
+            ("connections", c),
+            ("cps", p),
+            ("throughput_gbps", g),
+            ("cpu_pct", cpu),
+        ):
+            before = m[key]
+            if before != value:
+                m[key] = value
+                record((subject, key, before, value))
+        m["conn_turnover"] += abs(c - old_c)
+        touched(subject)
+    if group["serving"] != serving:
+        record((f"group:{group_id}", "serving", group["serving"], serving))
+        group["serving"] = serving
+    touched(f"group:{group_id}")
+
+
+def _touch_group(state: TwinState, group_id: int, changes: Changes) -> None:
+    """Membership, a state, a weight or the ACTIVE site changed: re-plan, then redistribute."""
+    state.distribution_cache.pop(group_id, None)
+    redistribute(state, group_id, changes)
+
+
+def _membership_churn(state: TwinState, group_id: int, except_id: str | None = None) -> None:
+    for member in state.group_members(group_id):
+        if member["id"] != except_id:
+            member["membership_churn"] += 1
+
+
+def _restart(member: dict[str, Any]) -> None:
+    """A restart (recovery, upgrade) clears fragmentation and stale load samples."""
+    member["vs_churn"] = 0
+    member["membership_churn"] = 0
+    member["conn_turnover"] = 0.0
+
+
+def _member_state_changed(
+    state: TwinState, member: dict[str, Any], changes: Changes, *, restart: bool = False
+) -> None:
+    subject = f"member:{member['id']}"
+    member["sample"] = {}
+    if restart:
+        _restart(member)
+    _set(changes, subject, member, "state", _derive_state(member))
+    changes.subjects.add(subject)
+    _touch_group(state, member["group"], changes)
+
+
+# -- handlers ---------------------------------------------------------------------------
+
+
+def _site_added(state: TwinState, e: ev.SiteAdded, ch: Changes) -> None:
+    _new(state.sites, e.site, "site", "site")
+    record = {
+        "kind": "site",
+        "id": e.site,
+        "name": e.name or f"site {e.site}",
+        "active": not state.sites,
+    }
+    subject = f"site:{e.site}"
+    state.graph.add_node(subject, **record)
+    state.sites[e.site] = state.graph.nodes[subject]
+    ch.added.add(subject)
+    ch.subjects.add(subject)
+
+
+def _orchestrator_added(state: TwinState, e: ev.OrchestratorAdded, ch: Changes) -> None:
+    _new(state.orchestrators, e.orchestrator, "orchestrator", "orchestrator")
+    _known(state.sites, e.site, "site", "site")
+    subject = f"orchestrator:{e.orchestrator}"
+    if subject in state.graph:
+        _new({subject: 1}, subject, "orchestrator", "node")
+    state.graph.add_node(
+        subject, kind="orchestrator", id=e.orchestrator, site=e.site, model=e.model, up=True
+    )
+    state.orchestrators[e.orchestrator] = state.graph.nodes[subject]
+    ch.added.add(subject)
+    ch.subjects.add(subject)
+
+
+def _orchestrator_up(state: TwinState, orchestrator: str, up: bool, ch: Changes) -> None:
+    _known(state.orchestrators, orchestrator, "orchestrator", "orchestrator")
+    subject = f"orchestrator:{orchestrator}"
+    record = state.orchestrators[orchestrator]
+    _set(ch, subject, record, "up", up)
+    for link in state.links_at(subject):
+        ch.subjects.add(f"link:{link['id']}")
+
+
+def _orchestrator_failed(state: TwinState, e: ev.OrchestratorFailed, ch: Changes) -> None:
+    _orchestrator_up(state, e.orchestrator, False, ch)
+
+
+def _orchestrator_recovered(state: TwinState, e: ev.OrchestratorRecovered, ch: Changes) -> None:
+    _orchestrator_up(state, e.orchestrator, True, ch)
+
+
+def _group_created(state: TwinState, e: ev.GroupCreated, ch: Changes) -> None:
+    _new(state.groups, e.group, "group", "group")
+    subject = f"group:{e.group}"
+    state.graph.add_node(
+        subject,
+        kind="group",
+        id=e.group,
+        mode=e.mode,
+        hypersync=e.hypersync,
+        members=[],
+        offered={},
+        cpu_work=None,
+        serving=0,
+    )
+    state.groups[e.group] = state.graph.nodes[subject]
+    ch.added.add(subject)
+    ch.subjects.add(subject)
+
+
+def _member_added(state: TwinState, e: ev.MemberAdded, ch: Changes) -> None:
+    _new(state.members, e.member, "member", "member")
+    _known(state.groups, e.group, "group", "group")
+    _known(state.sites, e.site, "site", "site")
+    subject = f"member:{e.member}"
+    state.graph.add_node(
+        subject,
+        kind="member",
+        id=e.member,
+        group=e.group,
+        site=e.site,
+        model=e.model,
+        cores=e.cores,
+        memory_gb=float(e.memory_gb),
+        version=e.version,
+        previous_version=None,
+        target_version=None,
+        weight=e.weight,
+        connections_capacity=e.connections_capacity,
+        throughput_capacity_gbps=e.throughput_gbps,
+        blades=list(e.blades or ()),
+        fault=False,
+        cause=None,
+        admin_down=False,
+        upgrading=False,
+        state=UP,
+        vs={},
+        vs_memory_gb=0.0,
+        sample={},
+        share=0.0,
+        connections=0.0,
+        cps=0.0,
+        cpu_pct=0.0,
+        throughput_gbps=0.0,
+        vs_churn=0,
+        membership_churn=0,
+        conn_turnover=0.0,
+    )
+    member = state.graph.nodes[subject]
+    state.members[e.member] = member
+    group = state.groups[e.group]
+    group["members"] = sorted([*group["members"], e.member], key=member_sort_key)
+    state.graph.add_edge(subject, f"group:{e.group}", key=f"in:{e.member}", kind="member_of")
+    _membership_churn(state, e.group, except_id=e.member)
+    ch.added.add(subject)
+    ch.subjects.add(subject)
+    _touch_group(state, e.group, ch)
+
+
+def _member_removed(state: TwinState, e: ev.MemberRemoved, ch: Changes) -> None:
+    _known(state.members, e.member, "member", "member")
+    in_use = sorted(k for k, v in state.virtual_systems.items() if v["member"] == e.member)
+    links = sorted(link["id"] for link in state.links_at(f"member:{e.member}"))
+    subject = f"member:{e.member}"
+    member = state.members.pop(e.member)
+    for vs in in_use:
+        del state.virtual_systems[vs]
+        ch.removed.add(f"vs:{vs}")
+    for link_id in links:
+        del state.links[link_id]
+        ch.removed.add(f"link:{link_id}")
+        ch.subjects.add(f"link:{link_id}")
+    state.graph.remove_node(subject)
+    group = state.groups[member["group"]]
+    group["members"] = [m for m in group["members"] if m != e.member]
+    _membership_churn(state, member["group"])
+    ch.removed.add(subject)
+    ch.subjects.add(subject)
+    _touch_group(state, member["group"], ch)
+
+
+def _member(state: TwinState, member_id: str) -> dict[str, Any]:
+    _known(state.members, member_id, "member", "member")
+    return state.members[member_id]
+
+
+def _member_failed(state: TwinState, e: ev.MemberFailed, ch: Changes) -> None:
+    member = _member(state, e.member)
+    member["fault"] = True
+    _set(ch, f"member:{e.member}", member, "cause", e.cause)
+    _member_state_changed(state, member, ch)
+
+
+def _member_recovered(state: TwinState, e: ev.MemberRecovered, ch: Changes) -> None:
+    member = _member(state, e.member)
+    if not member["fault"]:
+        ch.notes.append(f"member {e.member} was not DOWN by fault; nothing to recover")
+    member["fault"] = False
+    _set(ch, f"member:{e.member}", member, "cause", None)
+    _member_state_changed(state, member, ch, restart=True)
+
+
+def _member_admin_changed(state: TwinState, e: ev.MemberAdminChanged, ch: Changes) -> None:
+    member = _member(state, e.member)
+    member["admin_down"] = not e.up
+    if e.up and member["fault"]:
+        ch.notes.append(f"admin UP cannot lift a fault: member {e.member} stays DOWN")
+    _member_state_changed(state, member, ch)
+
+
+def _resolve_end(state: TwinState, end: str, field: str) -> str:
+    if end in state.graph and not end.startswith("group:"):
+        return end
+    if end in state.members:
+        return f"member:{end}"
+    if end in state.orchestrators:
+        return f"orchestrator:{end}"
+    if end.isdigit() and int(end) in state.sites:
+        return f"site:{end}"
+    raise InvalidEventError(
+        f"unknown link end {end!r}: name a member, an orchestrator or site:N",
+        field=field,
+        value=end,
+    )
+
+
+def _link_added(state: TwinState, e: ev.LinkAdded, ch: Changes) -> None:
+    _new(state.links, e.link, "link", "link")
+    a = _resolve_end(state, e.a, "a")
+    b = _resolve_end(state, e.b, "b")
+    if a == b:
+        raise InvalidEventError("a link needs two different ends", field="b", value=e.b)
+    state.graph.add_edge(
+        a,
+        b,
+        key=e.link,
+        id=e.link,
+        a=a,
+        b=b,
+        kind=e.kind,
+        gbps=float(e.gbps),
+        dedicated=e.dedicated,
+        jumbo=e.jumbo,
+        up=True,
+    )
+    state.links[e.link] = state.graph.edges[a, b, e.link]
+    subject = f"link:{e.link}"
+    ch.added.add(subject)
+    ch.subjects.add(subject)
+
+
+def _link_up(state: TwinState, link_id: str, up: bool, ch: Changes) -> None:
+    _known(state.links, link_id, "link", "link")
+    _set(ch, f"link:{link_id}", state.links[link_id], "up", up)
+    ch.subjects.add(f"link:{link_id}")
+
+
+def _link_failed(state: TwinState, e: ev.LinkFailed, ch: Changes) -> None:
+    _link_up(state, e.link, False, ch)
+
+
+def _link_restored(state: TwinState, e: ev.LinkRestored, ch: Changes) -> None:
+    _link_up(state, e.link, True, ch)
+
+
+def _load_changed(state: TwinState, e: ev.LoadChanged, ch: Changes) -> None:
+    values = e.values()
+    if e.group is not None:
+        _known(state.groups, e.group, "group", "group")
+        group = state.groups[e.group]
+        offered = dict(group["offered"])
+        for key in ("connections", "cps", "throughput_gbps"):
+            if key in values:
+                offered[key] = float(values[key])
+        _set(ch, f"group:{e.group}", group, "offered", offered)
+        if "cpu_pct" in values:
+            # Carry CPU as work: the mean CPU of the members serving now is cpu_pct, and
+            # each member's CPU is work x its share / its cores (see redistribute).
+            shares, serving = _distribution(state, e.group)
+            per_core_share = sum(share / m["cores"] for m, share in shares if share > 0)
+            work = 0.0
+            if serving and per_core_share > 0:
+                work = float(values["cpu_pct"]) * serving / per_core_share
+            _set(ch, f"group:{e.group}", group, "cpu_work", work)
+        redistribute(state, e.group, ch)
+    else:
+        member = _member(state, str(e.member))
+        sample = dict(member["sample"])
+        sample.update({k: float(v) for k, v in values.items()})
+        member["sample"] = sample
+        ch.subjects.add(f"member:{e.member}")
+        redistribute(state, member["group"], ch)
+
+
+def _weight_changed(state: TwinState, e: ev.WeightChanged, ch: Changes) -> None:
+    member = _member(state, e.member)
+    _set(ch, f"member:{e.member}", member, "weight", e.weight)
+    _touch_group(state, member["group"], ch)
+
+
+def _upgrade_started(state: TwinState, e: ev.UpgradeStarted, ch: Changes) -> None:
+    member = _member(state, e.member)
+    if member["upgrading"]:
+        raise InvalidEventError(
+            f"member {e.member} is already upgrading", field="member", value=e.member
+        )
+    member["upgrading"] = True
+    _set(ch, f"member:{e.member}", member, "target_version", e.to_version)
+    _member_state_changed(state, member, ch)
+
+
+def _upgrade_finished(state: TwinState, e: ev.UpgradeFinished, ch: Changes) -> None:
+    member = _member(state, e.member)
+    if not member["upgrading"]:
+        raise InvalidEventError(
+            f"member {e.member} is not upgrading (no upgrade_started)",
+            field="member",
+            value=e.member,
+        )
+    member["upgrading"] = False
+    subject = f"member:{e.member}"
+    _set(ch, subject, member, "previous_version", member["version"])
+    _set(ch, subject, member, "version", e.version)
+    _set(ch, subject, member, "target_version", None)
+    _member_state_changed(state, member, ch, restart=True)
+
+
+def _upgrade_rolled_back(state: TwinState, e: ev.UpgradeRolledBack, ch: Changes) -> None:
+    member = _member(state, e.member)
+    subject = f"member:{e.member}"
+    if member["upgrading"]:
+        member["upgrading"] = False
+    elif member["previous_version"] is not None:
+        _set(ch, subject, member, "version", member["previous_version"])
+        _set(ch, subject, member, "previous_version", None)
+    else:
+        raise InvalidEventError(
+            f"member {e.member} has no upgrade to roll back", field="member", value=e.member
+        )
+    _set(ch, subject, member, "target_version", None)
+    _member_state_changed(state, member, ch, restart=True)
+
+
+def _vs_created(state: TwinState, e: ev.VsCreated, ch: Changes) -> None:
+    _new(state.virtual_systems, e.vs, "vs", "virtual system")
+    member = _member(state, e.member)
+    state.virtual_systems[e.vs] = {"member": e.member, "memory_gb": float(e.memory_gb)}
+    subject = f"member:{e.member}"
+    _set(ch, subject, member, "vs", {**member["vs"], e.vs: float(e.memory_gb)})
+    _set(ch, subject, member, "vs_memory_gb", sum(member["vs"][k] for k in sorted(member["vs"])))
+    member["vs_churn"] += 1
+    ch.added.add(f"vs:{e.vs}")
+    ch.subjects.add(f"group:{member['group']}")
+
+
+def _vs_removed(state: TwinState, e: ev.VsRemoved, ch: Changes) -> None:
+    _known(state.virtual_systems, e.vs, "vs", "virtual system")
+    vs = state.virtual_systems.pop(e.vs)
+    member = state.members[vs["member"]]
+    subject = f"member:{vs['member']}"
+    remaining = {k: v for k, v in member["vs"].items() if k != e.vs}
+    _set(ch, subject, member, "vs", remaining)
+    _set(ch, subject, member, "vs_memory_gb", sum(remaining[k] for k in sorted(remaining)))
+    member["vs_churn"] += 1
+    ch.removed.add(f"vs:{e.vs}")
+    ch.subjects.add(f"group:{member['group']}")
+
+
+def _hypersync_changed(state: TwinState, e: ev.HypersyncChanged, ch: Changes) -> None:
+    _known(state.groups, e.group, "group", "group")
+    _set(ch, f"group:{e.group}", state.groups[e.group], "hypersync", e.enabled)
+    for member_id in state.groups[e.group]["members"]:
+        ch.subjects.add(f"member:{member_id}")
+
+
+def _checkpoint_interval_changed(
+    state: TwinState, e: ev.CheckpointIntervalChanged, ch: Changes
+) -> None:
+    _set(ch, "system", state.settings, "checkpoint_interval_s", float(e.seconds))
+
+
+def _site_failover(state: TwinState, e: ev.SiteFailover, ch: Changes) -> None:
+    _known(state.sites, e.site, "site", "site")
+    for number in sorted(state.sites):
+        _set(ch, f"site:{number}", state.sites[number], "active", number == e.site)
+    for group_id in sorted(state.groups):
+        _touch_group(state, group_id, ch)
+
+
+def _note(state: TwinState, e: ev.Note, ch: Changes) -> None:
+    """A note changes nothing."""
+
+
+def _opaque(state: TwinState, e: ev.OpaqueEvent, ch: Changes) -> None:
+    """An event no plugin understands changes nothing; the engine raises an info finding."""
+
+
+Handler = Callable[[TwinState, Any, Changes], None]
+
+HANDLERS: dict[type[ev.Event], Handler] = {
+    ev.SiteAdded: _site_added,
+    ev.OrchestratorAdded: _orchestrator_added,
+    ev.OrchestratorFailed: _orchestrator_failed,
+    ev.OrchestratorRecovered: _orchestrator_recovered,
+    ev.GroupCreated: _group_created,
+    ev.MemberAdded: _member_added,
+    ev.MemberRemoved: _member_removed,
+    ev.MemberFailed: _member_failed,
+    ev.MemberRecovered: _member_recovered,
+    ev.MemberAdminChanged: _member_admin_changed,
+    ev.LinkAdded: _link_added,
+    ev.LinkFailed: _link_failed,
+    ev.LinkRestored: _link_restored,
+    ev.LoadChanged: _load_changed,
+    ev.WeightChanged: _weight_changed,
+    ev.UpgradeStarted: _upgrade_started,
+    ev.UpgradeFinished: _upgrade_finished,
+    ev.UpgradeRolledBack: _upgrade_rolled_back,
+    ev.VsCreated: _vs_created,
+    ev.VsRemoved: _vs_removed,
+    ev.HypersyncChanged: _hypersync_changed,
+    ev.CheckpointIntervalChanged: _checkpoint_interval_changed,
+    ev.SiteFailover: _site_failover,
+    ev.Note: _note,
+    ev.OpaqueEvent: _opaque,
+}
+
+
+def apply(state: TwinState, event: ev.Event, *, seq: int = 0, occurred_at: str = "") -> Changes:
+    """Apply one event to ``state`` in place and return what changed.
+
+    Args:
+        state: the state to change.
+        event: the event to apply.
+        seq: the event's journal position (recorded as ``state.seq``).
+        occurred_at: the event's domain time (recorded as ``state.occurred_at``).
+
+    Raises:
+        InvalidEventError: the event does not fit the state (unknown id, duplicate,
+            impossible transition); the state is unchanged.
+    """
+    changes = Changes()
+    handler = HANDLERS.get(type(event))
+    if handler is not None:
+        handler(state, event, changes)
+    if changes.subjects:
+        changes.subjects.add("system")
+    state.seq = seq
+    state.occurred_at = occurred_at
+    return changes

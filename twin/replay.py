@@ -1,0 +1,132 @@
+"""Replays: frames over a range of a journal, and seeking to any event.
+
+A :class:`Replay` ties a journal to an engine. It seeks by restoring the
+nearest persisted engine snapshot (state, metrics and findings) and replaying
+the few events after it, and it writes a snapshot every ``snapshot_every``
+events while it goes, so the next seek is cheap. Snapshots are a cache keyed
+by the code version and the plugin/profile fingerprint: another version or
+profile never reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from journal import Journal
+from twin import __version__
+from twin.engine import Engine
+from twin.errors import TwinInputError
+from twin.frames import Frame
+from twin.plugin_manager import TwinPluginManager
+from twin.profile import Profile
+
+SNAPSHOT_EVERY = 1000
+
+
+class Replay:
+    """Evaluates a journal (or one of its branches) with the installed rules.
+
+    Args:
+        journal: the journal to read.
+        manager: the plugin manager (rules, observers).
+        profile: the parameter values to use.
+        branch: a what-if branch, or None for main.
+        snapshot_every: persist an engine snapshot every this many events (0: never).
+        use_snapshots: read persisted snapshots when seeking.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        manager: TwinPluginManager,
+        profile: Profile,
+        *,
+        branch: str | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
+        use_snapshots: bool = True,
+    ) -> None:
+        self.journal = journal
+        self.manager = manager
+        self.profile = profile
+        self.branch = branch
+        self.snapshot_every = snapshot_every
+        self.use_snapshots = use_snapshots
+        self.key = f"engine:{__version__}:{manager.fingerprint(profile)}"
+        self.engine = manager.build_engine(profile)
+
+    def head(self) -> int:
+        """The last seq."""
+        return self.journal.head(branch=self.branch)
+
+    def _fresh_engine(self) -> Engine:
+        self.engine = self.manager.build_engine(self.profile)
+        return self.engine
+
+    def _restore_before(self, seq: int) -> int:
+        """Reset the engine to the newest snapshot before ``seq``; return its seq (0: genesis)."""
+        engine = self._fresh_engine()
+        if not self.use_snapshots or seq <= 1:
+            return 0
+        found = self.journal.load_snapshot(self.key, seq - 1, branch=self.branch)
+        while found is not None:
+            snap_seq, blob = found
+            try:
+                engine.restore(blob)
+                return snap_seq
+            except ValueError:
+                found = (
+                    self.journal.load_snapshot(self.key, snap_seq - 1, branch=self.branch)
+                    if snap_seq > 1
+                    else None
+                )
+        return 0
+
+    def frames(self, start: int = 1, stop: int | None = None) -> Iterator[Frame]:
+        """Yield the frame after every event from ``start`` to ``stop`` (inclusive).
+
+        Events before ``start`` are replayed silently from the nearest snapshot.
+        """
+        head = self.head()
+        stop = head if stop is None else min(stop, head)
+        start = max(1, start)
+        done = self._restore_before(start)
+        engine = self.engine
+        every = self.snapshot_every
+        for frame in engine.run(self.journal.read(done + 1, stop, branch=self.branch)):
+            seq = frame.seq
+            if every and seq % every == 0 and self.use_snapshots:
+                self._save(seq)
+            if seq >= start:
+                yield frame
+
+    def _save(self, seq: int) -> None:
+        try:
+            self.journal.save_snapshot(
+                self.key,
+                seq,
+                self.engine.snapshot(),
+                self.engine.state_digest(),
+                branch=self.branch,
+            )
+        except Exception:
+            self.snapshot_every = 0
+
+    def at(self, seq: int | None = None) -> Frame | None:
+        """The frame after event ``seq`` (None: the last); None for an empty journal.
+
+        Raises:
+            TwinInputError: ``seq`` is outside 0..head.
+        """
+        head = self.head()
+        target = head if seq is None else seq
+        if not 0 <= target <= head:
+            raise TwinInputError(
+                f"no event {target}: the journal holds 1..{head}", field="--at", value=target
+            )
+        if target == 0:
+            self._fresh_engine()
+            return None
+        last: Frame | None = None
+        for frame in self.frames(target, target):
+            last = frame
+        return last

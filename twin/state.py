@@ -1,0 +1,184 @@
+"""The twin's state: a networkx graph of sites, orchestrators, groups, members and links.
+
+Nodes are keyed by subject strings (``site:1``, ``orchestrator:mho-1``,
+``group:1``, ``member:1_01``); links are edges of a multigraph keyed by link
+id. The dictionaries ``sites``, ``orchestrators``, ``groups``, ``members`` and
+``links`` hold the *same* attribute dicts as the graph (no copies), so rules
+reach a member in one lookup.
+
+Only :mod:`twin.reducer` changes a state. Rules get it read-only and use the
+query methods here (``serving_members``, ``smo_master``, ``link_is_up``...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+import orjson
+
+# Member states (contract §2, domain reference §2).
+UP = "UP"
+DOWN = "DOWN"
+DOWN_ADMIN = "DOWN_ADMIN"
+UPGRADING = "UPGRADING"
+MEMBER_STATES = (UP, DOWN, DOWN_ADMIN, UPGRADING)
+
+ACTIVE = "ACTIVE"
+STANDBY = "STANDBY"
+
+LOAD_KEYS = ("connections", "cps", "cpu_pct", "throughput_gbps")
+
+
+def member_sort_key(member_id: str) -> tuple[int, int, str]:
+    """Order member ids as Maestro does: by site, then member number (``1_2`` < ``1_10``)."""
+    site, _, n = member_id.partition("_")
+    try:
+        return (int(site), int(n), member_id)
+    except ValueError:
+        return (1 << 30, 0, member_id)
+
+
+class TwinState:
+    """A Maestro deployment at one point of its journal.
+
+    Attributes:
+        graph: the topology; node and edge attribute dicts are the records below.
+        sites: site number → site record (``active`` is True for the ACTIVE site).
+        orchestrators: orchestrator id → record (``up``).
+        groups: group number → record (``members`` sorted, offered load, ``hypersync``).
+        members: member id → record (state, hardware, derived load, churn counters).
+        links: link id → edge record (``kind``, ``gbps``, ``up``, endpoints ``a``/``b``).
+        virtual_systems: VS id → ``{"member": id, "memory_gb": float}``.
+        settings: deployment-wide settings (``checkpoint_interval_s``).
+        seq: the seq of the last event applied (0 for an empty state).
+        occurred_at: the domain time of the last event applied.
+    """
+
+    def __init__(self) -> None:
+        self.graph: nx.MultiGraph = nx.MultiGraph()
+        self.sites: dict[int, dict[str, Any]] = {}
+        self.orchestrators: dict[str, dict[str, Any]] = {}
+        self.groups: dict[int, dict[str, Any]] = {}
+        self.members: dict[str, dict[str, Any]] = {}
+        self.links: dict[str, dict[str, Any]] = {}
+        self.virtual_systems: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, Any] = {"checkpoint_interval_s": None}
+        self.seq = 0
+        self.occurred_at = ""
+        # Derived, never part of the digest: group -> members with their load shares.
+        self.distribution_cache: dict[int, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["distribution_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def active_site(self) -> int | None:
+        """The ACTIVE site's number (None before any site exists)."""
+        for number in sorted(self.sites):
+            if self.sites[number]["active"]:
+                return number
+        return None
+
+    def member_weight(self, member: dict[str, Any]) -> int:
+        """A member's distribution weight: its own, or its core count by default."""
+        weight = member["weight"]
+        return int(member["cores"] if weight is None else weight)
+
+    def group_members(self, group: int) -> Iterator[dict[str, Any]]:
+        """The members of ``group`` in Maestro id order."""
+        for member_id in self.groups[group]["members"]:
+            yield self.members[member_id]
+
+    def serving_members(self, group: int) -> list[dict[str, Any]]:
+        """UP members that carry the group's traffic.
+
+        In a dual-site deployment only the ACTIVE site's members serve; the
+        standby site holds backups. If the ACTIVE site has no UP member of the
+        group, every UP member serves (the site grade would fail over).
+        """
+        up = [m for m in self.group_members(group) if m["state"] == UP]
+        active = self.active_site
+        on_site = [m for m in up if m["site"] == active]
+        return on_site or up
+
+    def smo_master(self, group: int) -> str | None:
+        """The SMO master: the UP member with the lowest id (None when none is UP)."""
+        for m in self.group_members(group):
+            if m["state"] == UP:
+                return str(m["id"])
+        return None
+
+    def link_is_up(self, link: dict[str, Any]) -> bool:
+        """A link carries traffic: it is up and neither end is a failed orchestrator."""
+        if not link["up"]:
+            return False
+        for end in (link["a"], link["b"]):
+            if end.startswith("orchestrator:") and not self.graph.nodes[end]["up"]:
+                return False
+        return True
+
+    def links_of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Every link of ``kind`` (``sync``, ``downlink``...), in id order."""
+        return [self.links[k] for k in sorted(self.links) if self.links[k]["kind"] == kind]
+
+    def links_at(self, subject: str) -> list[dict[str, Any]]:
+        """The links with one end at ``subject`` (e.g. ``member:1_01``)."""
+        if subject not in self.graph:
+            return []
+        return [
+            data
+            for _a, _b, data in self.graph.edges(subject, data=True)
+            if data.get("kind") != "member_of"
+        ]
+
+    # -- identity --------------------------------------------------------------------------
+
+    def to_canonical(self) -> dict[str, Any]:
+        """The state as plain sorted data: the basis of :meth:`digest` and ``twin state``."""
+
+        def clean(record: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for key in sorted(record):
+                value = record[key]
+                if isinstance(value, set | frozenset):
+                    value = sorted(value)
+                elif isinstance(value, tuple):
+                    value = list(value)
+                elif isinstance(value, dict):
+                    value = {str(k): value[k] for k in sorted(value, key=str)}
+                out[key] = value
+            return out
+
+        return {
+            "seq": self.seq,
+            "occurred_at": self.occurred_at,
+            "settings": clean(self.settings),
+            "sites": [clean(self.sites[k]) for k in sorted(self.sites)],
+            "orchestrators": [clean(self.orchestrators[k]) for k in sorted(self.orchestrators)],
+            "groups": [clean(self.groups[k]) for k in sorted(self.groups)],
+            "members": [clean(self.members[k]) for k in sorted(self.members, key=member_sort_key)],
+            "links": [clean(self.links[k]) for k in sorted(self.links)],
+            "virtual_systems": [
+                {"vs": k, **clean(self.virtual_systems[k])} for k in sorted(self.virtual_systems)
+            ],
+        }
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical state: equal states have equal digests, in any process."""
+        blob = orjson.dumps(self.to_canonical(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(blob).hexdigest()
+
+    def node_link_data(self) -> dict[str, Any]:
+        """The topology as node-link data (``twin state --format json``'s ``topology``)."""
+        data: dict[str, Any] = nx.node_link_data(self.graph, edges="links")
+        return data
