@@ -180,10 +180,14 @@ def _touch_group(state: TwinState, group_id: int, changes: Changes) -> None:
     redistribute(state, group_id, changes)
 
 
-def _membership_churn(state: TwinState, group_id: int, except_id: str | None = None) -> None:
+def _membership_churn(
+    state: TwinState, group_id: int, changes: Changes, except_id: str | None = None
+) -> None:
+    """A join or leave re-homes backup entries on every other member of the group."""
     for member in state.group_members(group_id):
         if member["id"] != except_id:
             member["membership_churn"] += 1
+            changes.subjects.add("member:" + member["id"])
 
 
 def _restart(member: dict[str, Any]) -> None:
@@ -316,7 +320,7 @@ def _member_added(state: TwinState, e: ev.MemberAdded, ch: Changes) -> None:
     group = state.groups[e.group]
     group["members"] = sorted([*group["members"], e.member], key=member_sort_key)
     state.graph.add_edge(subject, f"group:{e.group}", key=f"in:{e.member}", kind="member_of")
-    _membership_churn(state, e.group, except_id=e.member)
+    _membership_churn(state, e.group, ch, except_id=e.member)
     ch.added.add(subject)
     ch.subjects.add(subject)
     _touch_group(state, e.group, ch)
@@ -338,7 +342,7 @@ def _member_removed(state: TwinState, e: ev.MemberRemoved, ch: Changes) -> None:
     state.graph.remove_node(subject)
     group = state.groups[member["group"]]
     group["members"] = [m for m in group["members"] if m != e.member]
-    _membership_churn(state, member["group"])
+    _membership_churn(state, member["group"], ch)
     ch.removed.add(subject)
     ch.subjects.add(subject)
     _touch_group(state, member["group"], ch)

@@ -58,9 +58,11 @@ class Severity(enum.Enum):
 _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
-@attrs.frozen(slots=True)
 class Metric:
     """A number computed for a subject after an event.
+
+    Treat it as immutable. It is a plain slotted class rather than an attrs
+    class because rules build dozens per event: construction is ~6x cheaper.
 
     Attributes:
         subject: ``system``, ``group:<n>``, ``member:<id>``, ``link:<id>``...
@@ -70,17 +72,41 @@ class Metric:
         high: the band's upper end (``value`` when there is no band).
     """
 
-    subject: str
-    name: str
-    value: float
-    low: float = attrs.field(default=None)
-    high: float = attrs.field(default=None)
+    __slots__ = ("high", "low", "name", "subject", "value")
 
-    def __attrs_post_init__(self) -> None:
-        if self.low is None:
-            object.__setattr__(self, "low", self.value)
-        if self.high is None:
-            object.__setattr__(self, "high", self.value)
+    def __init__(
+        self,
+        subject: str,
+        name: str,
+        value: float,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> None:
+        self.subject = subject
+        self.name = name
+        self.value = value
+        self.low: float = value if low is None else low
+        self.high: float = value if high is None else high
+
+    def _key(self) -> tuple[str, str, float, float, float]:
+        return (self.subject, self.name, self.value, self.low, self.high)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Metric:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Metric(subject={self.subject!r}, name={self.name!r}, value={self.value!r}, "
+            f"low={self.low!r}, high={self.high!r})"
+        )
+
+    def __reduce__(self) -> tuple[type[Metric], tuple[str, str, float, float, float]]:
+        return (Metric, self._key())
 
     def to_json(self) -> dict[str, float]:
         """``{"value", "low", "high"}`` as contract §5 prints it."""

@@ -1,0 +1,340 @@
+"""Sync: HyperSync state-sync traffic, the sync network that carries it, and its links.
+
+Model lines 3 (each added member raises sync traffic by 8–12% at the same
+load; traffic grows with the connection rate), 4 (large deployments need a
+dedicated 10 GbE sync network with jumbo frames) and 15 (a failed sync link
+or orchestrator takes sync capacity away; with no sync path, failover is not
+stateful).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twin.api import (
+    UP,
+    Finding,
+    Metric,
+    Parameter,
+    Profile,
+    RuleContext,
+    Severity,
+    hookimpl,
+    parameter,
+    rule,
+)
+
+GROWTH = "sync.growth_per_member"
+NETWORK = "sync.network_gbps"
+NEW_BYTES = "sync.bytes_per_new_connection"
+UPDATE_BYTES = "sync.update_bytes_per_connection_s"
+LARGE = "sync.large_group_members"
+HIGH = "sync.high_utilization"
+SATURATED = "sync.saturated_utilization"
+
+STATE_EVENTS = (
+    "member_added",
+    "member_removed",
+    "member_failed",
+    "member_recovered",
+    "member_admin_changed",
+    "upgrade_started",
+    "upgrade_finished",
+    "upgrade_rolled_back",
+)
+LINK_EVENTS = (
+    "group_created",
+    "member_added",
+    "member_removed",
+    "link_added",
+    "link_failed",
+    "link_restored",
+    "orchestrator_failed",
+    "orchestrator_recovered",
+)
+TRAFFIC_EVENTS = (
+    *LINK_EVENTS,
+    *STATE_EVENTS[2:],
+    "load_changed",
+    "weight_changed",
+    "site_failover",
+    "hypersync_changed",
+)
+
+Out = list[Metric | Finding]
+_cache: list[tuple[Profile, dict[str, tuple[float, float, float]]]] = []
+NAMES = (GROWTH, NETWORK, NEW_BYTES, UPDATE_BYTES, LARGE, HIGH, SATURATED)
+
+
+def _bands(profile: Profile) -> dict[str, tuple[float, float, float]]:
+    """``(low, value, high)`` of every parameter, computed once per profile (a memo)."""
+    entry = _cache[-1] if _cache else None
+    if entry is None or entry[0] is not profile:
+        entry = (profile, {n: profile.parameters[n].band for n in NAMES})
+        _cache[:] = [entry]
+    return entry[1]
+
+
+def _ratio(traffic: float, capacity: float) -> float:
+    if capacity > 0:
+        return traffic / capacity
+    return float("inf") if traffic > 0 else 0.0
+
+
+@rule(
+    id="sync.links",
+    summary="sync network capacity; sync links that are down, shared, slow or without jumbo",
+    events=LINK_EVENTS,
+    parameters=(NETWORK, LARGE),
+    raises={"sync.link-down": "error", "sync.not-dedicated": "warning"},
+    metrics={"sync.capacity_gbps": "Gbps"},
+)
+def links(ctx: RuleContext) -> Out:
+    """``sync.capacity_gbps`` (system) = the sum of the speeds of the sync links that
+    carry traffic (up, and no end at a failed orchestrator). A topology that declares
+    no sync link is taken to sync over a network of ``sync.network_gbps`` (Maestro
+    syncs over the orchestrators' internal network, domain reference §1.1).
+
+    ``sync.link-down`` (error, per link) while a sync link does not carry traffic;
+    when none is left the message says that failover is no longer stateful.
+    ``sync.not-dedicated`` (warning, per link) when a sync link serves a group of more
+    than ``sync.large_group_members`` members (a link with a member end serves that
+    member's group, any other serves every group) and is shared or slower than
+    ``sync.network_gbps``, or when any sync link lacks jumbo frames. Judged as a whole
+    on every topology event (links, orchestrators, members joining or leaving)."""
+    b = _bands(ctx.profile)
+    network = b[NETWORK][1]
+    large = b[LARGE][1]
+    state = ctx.state
+    sync_links = state.links_of_kind("sync")
+    out: Out = []
+    down: list[dict[str, Any]] = []
+    capacity = 0.0
+    for link in sync_links:
+        if state.link_is_up(link):
+            capacity += link["gbps"]
+        else:
+            down.append(link)
+    total = sum(link["gbps"] for link in sync_links)
+    if not sync_links:
+        capacity = network
+    out.append(Metric("system", "sync.capacity_gbps", capacity, capacity, capacity))
+    for link in down:
+        if link["up"]:
+            failed = [
+                e[13:]
+                for e in (link["a"], link["b"])
+                if e.startswith("orchestrator:") and not state.graph.nodes[e]["up"]
+            ]
+            why = f" (orchestrator {', '.join(failed)} failed)"
+        else:
+            why = " (link failed)"
+        tail = (
+            "no sync path left: failover is not stateful"
+            if capacity == 0
+            else f"sync capacity {capacity:g} of {total:g} Gbps"
+        )
+        out.append(
+            Finding(
+                "sync.link-down",
+                Severity.ERROR,
+                f"link:{link['id']}",
+                f"sync link {link['id']} is down{why}: {tail}",
+                evidence={"capacity_gbps": capacity, "total_gbps": total},
+            )
+        )
+    for link in sync_links:
+        reasons = []
+        served = [
+            state.members[end[7:]]["group"]
+            for end in (link["a"], link["b"])
+            if end.startswith("member:")
+        ] or list(state.groups)
+        sizes = [len(state.groups[g]["members"]) for g in served]
+        biggest = max(sizes, default=0)
+        if biggest > large:
+            if not link["dedicated"]:
+                reasons.append("shared with other traffic")
+            if link["gbps"] < network:
+                reasons.append(f"{link['gbps']:g} Gbps < {network:g} Gbps")
+        if not link["jumbo"]:
+            reasons.append("no jumbo frames")
+        if reasons:
+            size = f" (group of {biggest} > {large:g} members)" if biggest > large else ""
+            out.append(
+                Finding(
+                    "sync.not-dedicated",
+                    Severity.WARNING,
+                    f"link:{link['id']}",
+                    f"sync link {link['id']}{size}: {'; '.join(reasons)}; large groups need "
+                    f"a dedicated {network:g} GbE sync network with jumbo frames",
+                    evidence={"reasons": reasons, "group_members": biggest},
+                )
+            )
+    return out
+
+
+@rule(
+    id="sync.traffic",
+    summary="HyperSync state-sync traffic and how much of the sync network it uses",
+    events=TRAFFIC_EVENTS,
+    parameters=(GROWTH, NETWORK, NEW_BYTES, UPDATE_BYTES, HIGH, SATURATED),
+    raises={"sync.high": "warning", "sync.saturated": "error"},
+    metrics={"sync.traffic_gbps": "Gbps", "sync.utilization": "ratio"},
+    incremental=True,
+    reads=("sync.capacity_gbps", "load.cps", "load.connections"),
+)
+def traffic(ctx: RuleContext) -> Out:
+    """Per group with HyperSync on: base = (cps × ``sync.bytes_per_new_connection``
+    + connections × ``sync.update_bytes_per_connection_s``) × 8 ÷ 1e9 Gbps, from the
+    load its serving members carry (``load.cps``, ``load.connections`` of the group);
+    ``sync.traffic_gbps`` = base × (1 + g)^(n − 1) with n its UP members (both sites:
+    the standby site holds copies) and g = ``sync.growth_per_member``; low and high
+    use the ends of g's band. So one more member at the same load multiplies the
+    traffic by exactly 1 + g (1.08–1.12), and traffic grows linearly with the
+    connection rate. Groups with HyperSync off send none. System traffic is the sum
+    over groups; ``sync.utilization`` = traffic ÷ ``sync.capacity_gbps`` (band from
+    the traffic band; ∞ when there is traffic and no sync link up).
+
+    Findings (system): ``sync.saturated`` when utilization ≥
+    ``sync.saturated_utilization``, else ``sync.high`` when it is ≥
+    ``sync.high_utilization``."""
+    b = _bands(ctx.profile)
+    g_low, g, g_high = b[GROWTH]
+    per_new = b[NEW_BYTES][1] * 8 / 1e9
+    per_conn = b[UPDATE_BYTES][1] * 8 / 1e9
+    state = ctx.state
+    metrics = ctx.metrics
+    out: Out = []
+    fresh: dict[int, tuple[float, float, float]] = {}
+    for s in ctx.changes.subjects:
+        if s[:6] != "group:":
+            continue
+        group_id = int(s[6:])
+        group = state.groups.get(group_id)
+        if group is None:
+            continue
+        if group["hypersync"]:
+            cps = metrics.get(s, "load.cps")
+            conns = metrics.get(s, "load.connections")
+            base = (0.0 if cps is None else cps.value) * per_new + (
+                0.0 if conns is None else conns.value
+            ) * per_conn
+            n = sum(1 for i in group["members"] if state.members[i]["state"] == UP)
+            k = max(n - 1, 0)
+            row = (base * (1 + g_low) ** k, base * (1 + g) ** k, base * (1 + g_high) ** k)
+        else:
+            row = (0.0, 0.0, 0.0)
+        fresh[group_id] = row
+        out.append(Metric(s, "sync.traffic_gbps", row[1], row[0], row[2]))
+    if not state.groups:
+        return out
+    low = value = high = 0.0
+    for group_id in state.groups:
+        got = fresh.get(group_id)
+        if got is None:
+            metric = metrics.get(f"group:{group_id}", "sync.traffic_gbps")
+            got = (0.0, 0.0, 0.0) if metric is None else (metric.low, metric.value, metric.high)
+        low += got[0]
+        value += got[1]
+        high += got[2]
+    out.append(Metric("system", "sync.traffic_gbps", value, low, high))
+    cap_metric = metrics.get("system", "sync.capacity_gbps")
+    capacity = b[NETWORK][1] if cap_metric is None else cap_metric.value
+    util = _ratio(value, capacity)
+    out.append(
+        Metric("system", "sync.utilization", util, _ratio(low, capacity), _ratio(high, capacity))
+    )
+    if util >= b[SATURATED][1]:
+        rule_id, severity, limit = "sync.saturated", Severity.ERROR, b[SATURATED][1]
+    elif util >= b[HIGH][1]:
+        rule_id, severity, limit = "sync.high", Severity.WARNING, b[HIGH][1]
+    else:
+        return out
+    out.append(
+        Finding(
+            rule_id,
+            severity,
+            "system",
+            f"sync traffic {value:.2f} Gbps ({low:.2f}-{high:.2f}) uses {util:.0%} of "
+            f"{capacity:g} Gbps sync capacity ≥ {limit:.0%}",
+            evidence={"utilization": util, "traffic_gbps": value, "capacity_gbps": capacity},
+        )
+    )
+    return out
+
+
+@hookimpl
+def twin_register_rules() -> list[Any]:
+    """The sync family's rules."""
+    return [links, traffic]
+
+
+@hookimpl
+def twin_register_parameters() -> list[Parameter]:
+    """The sync family's parameters."""
+    return [
+        parameter(
+            GROWTH,
+            0.10,
+            "ratio",
+            low=0.08,
+            high=0.12,
+            provenance="seed",
+            source="seed note: Each additional member increases sync traffic by 8-12% system-wide",
+            summary="growth of sync traffic per added member at the same load",
+        ),
+        parameter(
+            NETWORK,
+            10,
+            "Gbps",
+            provenance="seed",
+            source="seed note: Dedicated 10GbE sync networks prevent synchronization bottlenecks",
+            summary="speed of the dedicated sync network large deployments need",
+        ),
+        parameter(
+            NEW_BYTES,
+            300,
+            "B",
+            provenance="assumption",
+            source="assumption: one backup-entry message (5-tuple, state, NAT, timers, framing), "
+            "the order of a ClusterXL delta-sync record",
+            summary="sync bytes sent for each new connection",
+        ),
+        parameter(
+            UPDATE_BYTES,
+            10,
+            "B/s",
+            provenance="assumption",
+            source="assumption: state changes (TCP state, timers) of an established connection "
+            "cost a few small updates a minute",
+            summary="sync bytes per second for each established connection",
+        ),
+        parameter(
+            LARGE,
+            8,
+            "members",
+            provenance="assumption",
+            source="assumption: twice the 4 load-sharing members beyond which ClusterXL delta "
+            "sync stops scaling (domain reference §1.3, official)",
+            summary="group size above which a group is a large deployment",
+        ),
+        parameter(
+            HIGH,
+            0.8,
+            "ratio",
+            provenance="assumption",
+            source="assumption (contract §6): keep a fifth of the sync network for bursts and "
+            "failover resync",
+            summary="sync utilization from which sync.high warns",
+        ),
+        parameter(
+            SATURATED,
+            1.0,
+            "ratio",
+            provenance="assumption",
+            source="assumption (contract §6): beyond the network's speed, sync lags and backups "
+            "go stale",
+            summary="sync utilization from which sync.saturated is an error",
+        ),
+    ]

@@ -1,0 +1,173 @@
+"""Weights: member load after the weighted distribution, and load out of line with capacity.
+
+Model line 12 (official: SGM weights page, domain reference §1.8): a group's
+offered load is spread over its serving members in proportion to their
+weights (by default their CPU cores). The reducer does the spreading; this
+family reports the result (``load.*``) and flags a member whose weight gives it
+a larger share of the load than its share of the capacity (``weights.imbalance``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twin.api import (
+    Finding,
+    Metric,
+    Parameter,
+    RuleContext,
+    Severity,
+    hookimpl,
+    parameter,
+    rule,
+)
+
+TOLERANCE = "weights.imbalance_tolerance"
+
+LOAD_EVENTS = (
+    "group_created",
+    "member_added",
+    "member_removed",
+    "member_failed",
+    "member_recovered",
+    "member_admin_changed",
+    "upgrade_started",
+    "upgrade_finished",
+    "upgrade_rolled_back",
+    "load_changed",
+    "weight_changed",
+    "site_failover",
+)
+IMBALANCE_EVENTS = tuple(e for e in LOAD_EVENTS if e != "load_changed")
+
+Out = list[Metric | Finding]
+
+
+def _touched_groups(ctx: RuleContext) -> list[int]:
+    groups = ctx.state.groups
+    found = {int(s[6:]) for s in ctx.changes.subjects if s[:6] == "group:"}
+    return [g for g in found if g in groups]
+
+
+@rule(
+    id="weights.load",
+    summary="each member's load after the weighted distribution of its group's offered load",
+    events=LOAD_EVENTS,
+    metrics={
+        "load.connections": "connections",
+        "load.cps": "connections/s",
+        "load.cpu_pct": "%",
+    },
+    incremental=True,
+)
+def load(ctx: RuleContext) -> Out:
+    """Per member: its concurrent connections, new connections per second and CPU %
+    straight from the reducer, which spreads a group's offered load over the serving
+    members in proportion to their weights (weight 0..512; by default the member's CPU
+    cores), carries CPU as work (fewer serving cores each work harder) and lets a
+    member's own sample win over its share. Per group (``group:<n>``): the sum of
+    connections and cps over the serving members, and their mean CPU %."""
+    out: Out = []
+    members = ctx.state.members
+    for subject in ctx.changes.subjects:
+        if subject[:7] != "member:":
+            continue
+        m = members.get(subject[7:])
+        if m is None:
+            continue
+        out.append(Metric(subject, "load.connections", m["connections"]))
+        out.append(Metric(subject, "load.cps", m["cps"]))
+        out.append(Metric(subject, "load.cpu_pct", m["cpu_pct"]))
+    for g in _touched_groups(ctx):
+        serving = ctx.state.serving_members(g)
+        subject = f"group:{g}"
+        conns = cps = cpu = 0.0
+        for m in serving:
+            conns += m["connections"]
+            cps += m["cps"]
+            cpu += m["cpu_pct"]
+        out.append(Metric(subject, "load.connections", conns))
+        out.append(Metric(subject, "load.cps", cps))
+        out.append(Metric(subject, "load.cpu_pct", cpu / len(serving) if serving else 0.0))
+    return out
+
+
+@rule(
+    id="weights.imbalance",
+    summary="a member's share of its group's load exceeds its share of the group's capacity",
+    events=IMBALANCE_EVENTS,
+    parameters=[TOLERANCE],
+    raises={"weights.imbalance": "warning"},
+    incremental=True,
+)
+def imbalance(ctx: RuleContext) -> Out:
+    """Judges the distribution the weights ask for. A serving member's load share is
+    its weight ÷ the serving members' total weight (the share the reducer gives it);
+    its capacity share is its standalone ``connections_capacity`` ÷ the sum over the
+    serving members that get load (weight > 0). HyperSync scales every member of a
+    group alike, so it cancels out. A member whose load share exceeds its capacity
+    share × (1 + ``weights.imbalance_tolerance``) is imbalanced: its weight sends it
+    more connections than its table can take compared with its peers (typically mixed
+    appliance models left on the default, core-based weights). A group is judged only
+    when every member that gets load declares its ``connections_capacity``: without
+    them the twin knows only the profile's default, the same for every member. Runs
+    only for events that change weights, members or their states, never for load."""
+    tolerance = ctx.profile.parameters[TOLERANCE].value
+    state = ctx.state
+    out: Out = []
+    totals: dict[int, float] = {}
+    for s in sorted(ctx.changes.subjects):
+        if s[:7] != "member:":
+            continue
+        m = state.members.get(s[7:])
+        if m is None or m["share"] <= 0 or m["connections_capacity"] is None:
+            continue
+        g = m["group"]
+        if g not in totals:
+            total = 0.0
+            for peer in state.serving_members(g):
+                if peer["share"] > 0:
+                    if peer["connections_capacity"] is None:
+                        total = 0.0
+                        break
+                    total += peer["connections_capacity"]
+            totals[g] = total
+        total_cap = totals[g]
+        if not total_cap:
+            continue
+        cap_share = m["connections_capacity"] / total_cap
+        if m["share"] > cap_share * (1 + tolerance):
+            out.append(
+                Finding(
+                    "weights.imbalance",
+                    Severity.WARNING,
+                    s,
+                    f"member {m['id']} gets {m['share']:.0%} of group {g}'s load with "
+                    f"{cap_share:.0%} of its capacity (tolerance +{tolerance:.0%}): "
+                    "lower its weight",
+                    evidence={"load_share": m["share"], "capacity_share": cap_share},
+                )
+            )
+    return out
+
+
+@hookimpl
+def twin_register_rules() -> list[Any]:
+    """The weights family's rules."""
+    return [load, imbalance]
+
+
+@hookimpl
+def twin_register_parameters() -> list[Parameter]:
+    """The weights family's parameters."""
+    return [
+        parameter(
+            TOLERANCE,
+            0.20,
+            "ratio",
+            provenance="assumption",
+            source="assumption: 20% over its capacity share (40% of the load on 33% of "
+            "the capacity) is a deliberate skew, not weight rounding",
+            summary="how far a member's load share may exceed its capacity share",
+        ),
+    ]
