@@ -8,6 +8,7 @@ domain reference §1.6 (the UP member with the lowest id).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
@@ -16,7 +17,6 @@ from twin.api import (
     Metric,
     MetricsView,
     Parameter,
-    Profile,
     RuleContext,
     Severity,
     hookimpl,
@@ -54,19 +54,9 @@ EVENTS = (
 GROUP_WIDE = frozenset({"member_added", "member_removed"})
 
 Out = list[Metric | Finding]
-_cache: list[tuple[Profile, dict[str, float]]] = []
 
 
-def _values(profile: Profile) -> dict[str, float]:
-    """Parameter values by name, computed once per profile (a memo, swapped atomically)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].value for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
-
-
-def _member_capacity(ctx: RuleContext, m: dict[str, Any], v: dict[str, float]) -> float:
+def _member_capacity(ctx: RuleContext, m: dict[str, Any], v: Mapping[str, float]) -> float:
     """Usable concurrent connections of an UP member (0 when it is not UP)."""
     if m["state"] != UP:
         return 0.0
@@ -116,7 +106,7 @@ def connections(ctx: RuleContext) -> Out:
     Findings per group: ``capacity.exhausted`` when utilization ≥
     ``capacity.exhausted_utilization``, else ``capacity.high`` when it is ≥
     ``capacity.high_utilization`` (only the worse of the two is raised)."""
-    v = _values(ctx.profile)
+    v = ctx.profile.values
     state = ctx.state
     metrics = ctx.metrics
     subjects = ctx.changes.subjects

@@ -14,7 +14,6 @@ from twin.api import (
     Metric,
     MetricsView,
     Parameter,
-    Profile,
     RuleContext,
     Severity,
     hookimpl,
@@ -44,17 +43,7 @@ EVENTS = (
 )
 
 Out = list[Metric | Finding]
-_cache: list[tuple[Profile, dict[str, tuple[float, float, float]]]] = []
 NAMES = (NORMAL, MAX_MEMBERS, CPU, OVERLOAD)
-
-
-def _bands(profile: Profile) -> dict[str, tuple[float, float, float]]:
-    """``(low, value, high)`` of every parameter, computed once per profile (a memo)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].band for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
 
 
 def _cpu(metrics: MetricsView, m: dict[str, Any]) -> float:
@@ -89,7 +78,7 @@ def failover(ctx: RuleContext) -> Out:
     ``convergence.too-many-members`` (error, per group) when a group has more than
     ``convergence.max_members`` members: sub-second failover is not supported there
     (the seed gives no figure for such groups, so ``failover_s`` does not change)."""
-    b = _bands(ctx.profile)
+    b = ctx.profile.bands
     normal = b[NORMAL]
     overload = b[OVERLOAD]
     threshold = b[CPU][1]

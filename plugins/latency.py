@@ -11,7 +11,6 @@ from typing import Any
 from twin.api import (
     Metric,
     Parameter,
-    Profile,
     RuleContext,
     hookimpl,
     parameter,
@@ -40,16 +39,6 @@ EVENTS = (
 )
 
 Out = list[Metric]
-_cache: list[tuple[Profile, dict[str, float]]] = []
-
-
-def _values(profile: Profile) -> dict[str, float]:
-    """Parameter values by name, computed once per profile (a memo, swapped atomically)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].value for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
 
 
 @rule(
@@ -74,7 +63,7 @@ def setup(ctx: RuleContext) -> Out:
     member) ÷ its CPU cores × 100: the share of the member's CPU spent setting up
     connections. ``convergence`` reads it as a floor under the measured CPU, so a
     connection rate high enough can overload a member on its own."""
-    v = _values(ctx.profile)
+    v = ctx.profile.values
     state = ctx.state
     metrics = ctx.metrics
     groups = state.groups

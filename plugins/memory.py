@@ -9,13 +9,13 @@ default memory configuration need a hardware upgrade).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
     Finding,
     Metric,
     Parameter,
-    Profile,
     RuleContext,
     Severity,
     hookimpl,
@@ -56,19 +56,9 @@ EVENTS = (
 )
 
 Out = list[Metric | Finding]
-_cache: list[tuple[Profile, dict[str, float]]] = []
 
 
-def _values(profile: Profile) -> dict[str, float]:
-    """Parameter values by name, computed once per profile (a memo, swapped atomically)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].value for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
-
-
-def fragmentation(member: dict[str, Any], v: dict[str, float]) -> float:
+def fragmentation(member: dict[str, Any], v: Mapping[str, float]) -> float:
     """The member's fragmentation (0..max) from the reducer's churn counters."""
     # conn_turnover sums |Δconnections| since the last restart: growth plus shrinkage.
     # Only entries freed fragment memory; freed = (turnover − connections now) ÷ 2.
@@ -117,7 +107,7 @@ def usage(ctx: RuleContext) -> Out:
     ``memory.upgrade-needed`` when it runs ≥ ``memory.combined_services_blades`` blades
     on ≤ ``memory.default_gb`` of memory (combined services on a default memory
     configuration)."""
-    v = _values(ctx.profile)
+    v = ctx.profile.values
     state = ctx.state
     out: Out = []
     findings: list[Finding] = []
@@ -202,7 +192,7 @@ def fragmented(ctx: RuleContext) -> Out:
     is above ``memory.fragmentation_tolerance``: restarting them clears it. It is
     judged per group because a member's churn counters also move when a peer joins or
     leaves, and the group is what such an event touches."""
-    v = _values(ctx.profile)
+    v = ctx.profile.values
     state = ctx.state
     metrics = ctx.metrics
     subjects = ctx.changes.subjects

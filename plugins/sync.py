@@ -16,7 +16,6 @@ from twin.api import (
     Finding,
     Metric,
     Parameter,
-    Profile,
     RuleContext,
     Severity,
     hookimpl,
@@ -62,17 +61,7 @@ TRAFFIC_EVENTS = (
 )
 
 Out = list[Metric | Finding]
-_cache: list[tuple[Profile, dict[str, tuple[float, float, float]]]] = []
 NAMES = (GROWTH, NETWORK, NEW_BYTES, UPDATE_BYTES, LARGE, HIGH, SATURATED)
-
-
-def _bands(profile: Profile) -> dict[str, tuple[float, float, float]]:
-    """``(low, value, high)`` of every parameter, computed once per profile (a memo)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].band for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
 
 
 def _ratio(traffic: float, capacity: float) -> float:
@@ -102,7 +91,7 @@ def links(ctx: RuleContext) -> Out:
     member's group, any other serves every group) and is shared or slower than
     ``sync.network_gbps``, or when any sync link lacks jumbo frames. Judged as a whole
     on every topology event (links, orchestrators, members joining or leaving)."""
-    b = _bands(ctx.profile)
+    b = ctx.profile.bands
     network = b[NETWORK][1]
     large = b[LARGE][1]
     state = ctx.state
@@ -199,7 +188,7 @@ def traffic(ctx: RuleContext) -> Out:
     Findings (system): ``sync.saturated`` when utilization ≥
     ``sync.saturated_utilization``, else ``sync.high`` when it is ≥
     ``sync.high_utilization``."""
-    b = _bands(ctx.profile)
+    b = ctx.profile.bands
     g_low, g, g_high = b[GROWTH]
     per_new = b[NEW_BYTES][1] * 8 / 1e9
     per_conn = b[UPDATE_BYTES][1] * 8 / 1e9

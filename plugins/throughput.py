@@ -11,7 +11,6 @@ from typing import Any
 from twin.api import (
     Metric,
     Parameter,
-    Profile,
     RuleContext,
     hookimpl,
     parameter,
@@ -40,16 +39,6 @@ EVENTS = (
 GROUP_WIDE = frozenset(EVENTS) - {"load_changed", "weight_changed", "group_created"}
 
 Out = list[Metric]
-_cache: list[tuple[Profile, dict[str, float]]] = []
-
-
-def _values(profile: Profile) -> dict[str, float]:
-    """Parameter values by name, computed once per profile (a memo, swapped atomically)."""
-    entry = _cache[-1] if _cache else None
-    if entry is None or entry[0] is not profile:
-        entry = (profile, {n: profile.parameters[n].value for n in NAMES})
-        _cache[:] = [entry]
-    return entry[1]
 
 
 @rule(
@@ -69,7 +58,7 @@ def delivery(ctx: RuleContext) -> Out:
     serve. Per group and system: ``throughput.gbps`` = the sum over serving members,
     ``throughput.capacity_gbps`` = the sum of their capacities, so n equal members can
     deliver n × (1 − overhead)^(n − 1) × one member: near-linear, a bit less than n ×."""
-    v = _values(ctx.profile)
+    v = ctx.profile.values
     default = v[DEFAULT]
     state = ctx.state
     metrics = ctx.metrics

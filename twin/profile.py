@@ -90,6 +90,13 @@ class Profile:
     name: str
     parameters: Mapping[str, Parameter]
     source: str | None = None
+    values: Mapping[str, float] = attrs.field(init=False, eq=False, repr=False)
+    bands: Mapping[str, tuple[float, float, float]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Rules read parameters on every event: give them plain dicts built once.
+        object.__setattr__(self, "values", {k: p.value for k, p in self.parameters.items()})
+        object.__setattr__(self, "bands", {k: p.band for k, p in self.parameters.items()})
 
     def __getitem__(self, name: str) -> Parameter:
         return self.parameters[name]

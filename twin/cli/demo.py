@@ -1,8 +1,10 @@
 """``twin demo``: replay the bundled incident with no set-up.
 
-Until the full-screen TUI lands, the demo plays the incident in the terminal:
-a live view of the deployment, its headline metrics and the active findings,
-event by event, then the key moments (every event that raised an error).
+On a terminal the demo opens the full-screen TUI on the incident. With
+``--no-tui`` (or when stdout is not a terminal, as in tests and CI) it plays
+the incident in the terminal instead: a live view of the deployment, its
+headline metrics and the active findings, event by event, then the key
+moments (every event that raised an error).
 """
 
 from __future__ import annotations
@@ -96,14 +98,28 @@ def _members_table(replay: Replay) -> Table:
     show_default=True,
     help="Seconds between events in the live replay (0: as fast as possible).",
 )
-def demo_cmd(delay: float) -> None:
+@click.option(
+    "--no-tui",
+    "no_tui",
+    is_flag=True,
+    help="Replay in the terminal instead of opening the full-screen TUI.",
+)
+def demo_cmd(delay: float, no_tui: bool) -> None:
     """Replay the bundled example incident (no arguments, no set-up).
 
     The incident: a dual-site group of 12 members through a night of load,
     an MVC upgrade, a sync link failure, a member fault and a CPU peak at
     02:14. Then try `twin run`, `twin state` and `twin diff` on it.
+
+    On a terminal this opens the TUI (? lists the keys, q quits); --no-tui
+    replays it in the terminal.
     """
     path = bundled_incident()
+    if not no_tui and sys.stdin.isatty() and sys.stdout.isatty():
+        from twin.cli.tui_cmd import run_tui
+
+        run_tui(path, at=None, profile=None, branch=None)
+        return
     manager = settings().manager
     profile = choose_profile(None)
     console = out()
@@ -138,10 +154,19 @@ def demo_cmd(delay: float) -> None:
         if not live:
             _print_state(label, last, replay.engine, profile.name)
         console.print(_members_table(replay))
+        shown = _shown(path)
         console.print(
-            f"\nnext: twin run {path} --to 60   ·   twin state {path} --at <seq>   ·   "
-            f"twin diff {path} <a> <b>   ·   twin rules   ·   twin profile"
+            f"\nnext: twin run {shown} --to 60   ·   twin state {shown} --at <seq>   ·   "
+            f"twin diff {shown} <a> <b>   ·   twin rules   ·   twin profile"
         )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _note_moments(frame: Frame, moments: list[tuple[Frame, str]]) -> None:
