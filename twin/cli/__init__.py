@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from twin import __version__
-from twin.cli import demo, journal_cmds, plugin_cmds, replay_cmds
+from twin.cli import demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
 from twin.cli._common import Settings, err
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, TwinInputError
@@ -24,6 +24,7 @@ class TwinGroup(click.Group):
 
     ORDER = (
         "demo",
+        "tui",
         "init",
         "import",
         "append",
@@ -82,7 +83,7 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     ctx.obj = Settings(plugins_dir=plugins_dir, disabled=disabled)
 
 
-for module in (demo, journal_cmds, replay_cmds, plugin_cmds):
+for module in (demo, tui_cmd, journal_cmds, replay_cmds, plugin_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -1,0 +1,1 @@
+"""The Timeline screen's panes: one widget per module."""

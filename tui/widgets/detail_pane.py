@@ -1,0 +1,27 @@
+"""Pane 5: the event at the cursor: summary, the reducer's changes, raw envelope."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static, TabbedContent, TabPane
+
+from tui.timeline_data import Detail
+
+
+class DetailPane(TabbedContent):
+    """Tabs: Event, Changes, Raw."""
+
+    def compose(self) -> ComposeResult:
+        """One scrolling text per tab."""
+        for tab_id, title in (("event", "Event"), ("changes", "Changes"), ("raw", "Raw")):
+            with TabPane(title, id=f"tab-{tab_id}"), VerticalScroll():
+                yield Static("", id=f"detail-{tab_id}", markup=False)
+
+    def show(self, detail: Detail) -> None:
+        """Fill every tab from ``detail``."""
+        self.query_one("#detail-event", Static).update("\n".join(detail.summary))
+        lines = list(detail.changes) or ["(no field changed)"]
+        lines += [f"note: {n}" for n in detail.notes]
+        self.query_one("#detail-changes", Static).update("\n".join(lines))
+        self.query_one("#detail-raw", Static).update(detail.raw)
