@@ -354,3 +354,11 @@ def test_a_missing_file_is_named(tmp_path: Path, registry: EventRegistry) -> Non
     with pytest.raises(TwinInputError, match="no such topology file") as info:
         read_topology(path, registry)
     assert info.value.source == str(path)
+
+
+def test_windows_line_endings_keep_the_lines(tmp_path: Path, registry: EventRegistry) -> None:
+    path = tmp_path / "topo.toml"
+    path.write_bytes(GOOD.replace("weight = 100", "weight = 600").replace("\n", "\r\n").encode())
+    with pytest.raises(TwinInputError) as info:
+        read_topology(path, registry)
+    assert info.value.line == line_of(GOOD, "weight = 100")

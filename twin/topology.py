@@ -164,7 +164,7 @@ def _scan(text: str) -> list[_Table]:
     """
     tables = [_Table("", False, 1)]
     open_quote: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # TOML counts \n only
         if open_quote is None:
             stripped = line.lstrip()
             array = _ARRAY_HEADER.match(stripped)

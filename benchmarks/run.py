@@ -1,0 +1,638 @@
+"""Benchmarks: the performance targets of architecture.md, each against a bare baseline.
+
+One command; every figure is the median of ``--repeat`` runs (3), measured in
+this run on the same data as its baseline:
+
+    uv run python benchmarks/run.py                 # 200,000 events
+    uv run python benchmarks/run.py --quick         # 20,000 events, a smoke run
+    uv run python benchmarks/run.py --events 1000000
+
+It prints a table and writes ``benchmarks/results/latest.json`` (git-ignored).
+What each row means and how the ratios are computed: ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import generate  # beside this script, which Python puts first on sys.path
+
+from journal import Journal
+from twin.event_files import ENVELOPE_KEYS, read_event_file
+from twin.events import default_registry
+from twin.reducer import apply
+from twin.state import TwinState
+
+HERE = Path(__file__).resolve().parent
+
+DEFAULT_EVENTS = 200_000
+QUICK_EVENTS = 20_000
+
+# Every row the table prints, in order (the smoke test checks that each appears).
+ROWS = (
+    ("bare_insert", "bare insert (baseline)"),
+    ("import_file", "import_file, end to end"),
+    ("append", "append of pre-read events"),
+    ("bare_replay", "bare replay (baseline)"),
+    ("reducer_replay", "reducer replay"),
+    ("full_evaluation", "full evaluation, all rules"),
+    ("seek_state_start", "seek state_at, 1% in"),
+    ("seek_state_end", "seek state_at, 99% in"),
+    ("seek_frame_start", "seek with metrics, 1% in"),
+    ("seek_frame_end", "seek with metrics, 99% in"),
+    ("verify", "verify"),
+    ("rss_reducer", "peak RSS, reducer replay"),
+    ("rss_evaluation", "peak RSS, full evaluation"),
+)
+LABELS = dict(ROWS)
+
+BARE_COLUMNS = (
+    "seq INTEGER PRIMARY KEY, event_id TEXT, type TEXT, schema INTEGER, occurred_at TEXT, "
+    "recorded_at TEXT, actor TEXT, reason TEXT, correlation_id TEXT, causation_id TEXT, "
+    "data TEXT, prev_hash TEXT, hash TEXT"
+)
+
+
+class Skipped(Exception):
+    """A measurement that cannot run yet; the message says why."""
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    """The median of the runs."""
+    return float(statistics.median(values))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 20 samples is the largest)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-pct * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def max_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB.
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` would report
+    the parent's size at fork when it is larger (it survives the exec of a child).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def fresh(path: Path) -> Path:
+    """Remove a journal file and its WAL companions; return the path."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def rules_available() -> tuple[int, str]:
+    """How many built-in rules load, and why there are none if none do."""
+    try:
+        from twin.plugin_manager import TwinPluginManager
+    except ImportError as exc:
+        return 0, f"the engine cannot be imported ({exc})"
+    manager = TwinPluginManager(autoload=False)
+    rules = manager.rules()
+    if rules:
+        return len(rules), ""
+    failed = [f"{i.name}: {i.error}" for i in manager.plugin_infos() if i.status == "failed"]
+    why = f"; e.g. {failed[0]}" if failed else ""
+    return 0, f"no built-in rules load yet (plugins/ has none){why}"
+
+
+# -- bulk import ----------------------------------------------------------------------------------
+
+
+def bare_rows(events_path: Path) -> list[tuple[Any, ...]]:
+    """The file's events as rows of the journal's columns (built before any timing)."""
+    rows = []
+    encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+    with events_path.open(encoding="utf-8") as handle:
+        for seq, line in enumerate(handle, start=1):
+            fields = json.loads(line)
+            data = {k: v for k, v in fields.items() if k not in ENVELOPE_KEYS and k != "type"}
+            rows.append(
+                (
+                    seq,
+                    f"{seq:026d}",
+                    fields["type"],
+                    1,
+                    fields.get("ts"),
+                    "2026-01-01T00:00:00.000000Z",
+                    fields.get("actor"),
+                    fields.get("reason"),
+                    fields.get("correlation_id"),
+                    None,
+                    encode(data),
+                    "",
+                    "",
+                )
+            )
+    return rows
+
+
+def bare_insert(rows: list[tuple[Any, ...]], path: Path) -> float:
+    """``executemany`` of the rows in one transaction into a plain table (WAL, NORMAL)."""
+    fresh(path)
+    started = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"CREATE TABLE events ({BARE_COLUMNS})")
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO events VALUES ({', '.join('?' * 13)})", rows)
+    conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def journal_import(events_path: Path, path: Path) -> float:
+    """``Journal.create`` + ``import_file`` (read, decode, validate, hash, write) + close."""
+    fresh(path)
+    started = time.perf_counter()
+    with Journal.create(path) as journal:
+        journal.import_file(events_path)
+    return time.perf_counter() - started
+
+
+def journal_append(events: list[Any], path: Path) -> float:
+    """``Journal.create`` + ``append`` of events already read and decoded + close."""
+    fresh(path)
+    started = time.perf_counter()
+    with Journal.create(path) as journal:
+        journal.append(events)
+    return time.perf_counter() - started
+
+
+# -- replays (each in a child process, so its peak RSS is its own) --------------------------------
+
+
+def _bare_fold(journal_path: Path) -> int:
+    """Read in order + ``json.loads`` + a dict fold (a per-member dict, links, totals)."""
+    members: dict[str, dict[str, Any]] = {}
+    links: dict[str, bool] = {}
+    totals = {"connections": 0.0, "cpu_pct": 0.0, "events": 0}
+
+    def load(d: dict[str, Any]) -> None:
+        if "member" in d:
+            members.setdefault(d["member"], {}).update(d)
+        else:
+            totals["connections"] = d.get("connections", totals["connections"])
+            totals["cpu_pct"] = d.get("cpu_pct", totals["cpu_pct"])
+
+    def member_state(state: str) -> Callable[[dict[str, Any]], None]:
+        def handle(d: dict[str, Any]) -> None:
+            members.setdefault(d["member"], {})["state"] = state
+
+        return handle
+
+    def link(up: bool) -> Callable[[dict[str, Any]], None]:
+        def handle(d: dict[str, Any]) -> None:
+            links[d["link"]] = up
+
+        return handle
+
+    handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+        "load_changed": load,
+        "member_added": member_state("UP"),
+        "member_failed": member_state("DOWN"),
+        "member_recovered": member_state("UP"),
+        "upgrade_started": member_state("UPGRADING"),
+        "upgrade_finished": member_state("UP"),
+        "link_added": link(True),
+        "link_failed": link(False),
+        "link_restored": link(True),
+    }
+    conn = sqlite3.connect(journal_path)
+    loads = json.loads
+    count = 0
+    for _seq, type_, data in conn.execute("SELECT seq, type, data FROM events ORDER BY seq"):
+        payload = loads(data)
+        handler = handlers.get(type_)
+        if handler is not None:
+            handler(payload)
+        totals["events"] += 1
+        count += 1
+    conn.close()
+    return count
+
+
+def _reducer_replay(journal_path: Path) -> int:
+    """``Journal.read`` + ``twin.reducer.apply`` over every event."""
+    state = TwinState()
+    count = 0
+    with Journal.open(journal_path, snapshots=False) as journal:
+        for envelope in journal.read():
+            apply(state, envelope.event, seq=envelope.seq, occurred_at=envelope.occurred_at)
+            count += 1
+    return count
+
+
+def _engine_setup() -> Any:
+    from twin.plugin_manager import TwinPluginManager
+
+    return TwinPluginManager(autoload=False).build_engine()
+
+
+def _full_evaluation(journal_path: Path, engine: Any) -> int:
+    """The engine with every built-in rule over every event, reading a few metrics per frame."""
+    count = 0
+    with Journal.open(journal_path, snapshots=False) as journal:
+        for frame in engine.run(journal.read()):
+            frame.metrics.value("system", "capacity.utilization")
+            frame.metrics.value("system", "convergence.failover_s")
+            count += 1
+    return count
+
+
+def child_main(mode: str, journal_path: Path) -> None:
+    """In a child process: run one replay, print seconds, events and peak RSS as JSON."""
+    engine = _engine_setup() if mode == "engine" else None
+    base = max_rss_mb()
+    started = time.perf_counter()
+    if mode == "bare":
+        count = _bare_fold(journal_path)
+    elif mode == "reducer":
+        count = _reducer_replay(journal_path)
+    elif mode == "engine":
+        count = _full_evaluation(journal_path, engine)
+    else:
+        raise SystemExit(f"unknown child mode {mode!r}")
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "events": count, "rss_mb": max_rss_mb(), "base": base}))
+
+
+def in_child(mode: str, journal_path: Path) -> dict[str, float]:
+    """Run :func:`child_main` in a fresh interpreter and return what it measured."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", mode, str(journal_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} replay failed:\n{done.stderr.strip()}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- seek -----------------------------------------------------------------------------------------
+
+
+def seek_targets(head: int, fraction: float, count: int, rng: random.Random) -> list[int]:
+    """``count`` seqs around ``fraction`` of the journal (± half a percent)."""
+    spread = max(1, head // 200)
+    centre = max(1, int(head * fraction))
+    return [min(head, max(1, centre + rng.randint(-spread, spread))) for _ in range(count)]
+
+
+def seek_state(journal_path: Path, targets: list[int]) -> list[float]:
+    """Cold seeks: a fresh ``Journal`` each time, timing ``state_at`` only (ms)."""
+    times = []
+    for target in targets:
+        with Journal.open(journal_path) as journal:
+            started = time.perf_counter()
+            state = journal.state_at(target)
+            times.append((time.perf_counter() - started) * 1000)
+            assert state.seq == target
+    return times
+
+
+def warm_frames(journal_path: Path) -> None:
+    """One full evaluation through :class:`~twin.replay.Replay`, which persists engine snapshots."""
+    from twin.plugin_manager import TwinPluginManager
+    from twin.replay import Replay
+
+    manager = TwinPluginManager(autoload=False)
+    with Journal.open(journal_path) as journal:
+        for _frame in Replay(journal, manager, manager.profile()).frames():
+            pass
+
+
+def seek_frames(journal_path: Path, targets: list[int]) -> list[float]:
+    """Cold seeks with metrics and findings: fresh ``Journal`` and ``Replay``, timing ``at``."""
+    from twin.plugin_manager import TwinPluginManager
+    from twin.replay import Replay
+
+    manager = TwinPluginManager(autoload=False)
+    profile = manager.profile()
+    times = []
+    for target in targets:
+        with Journal.open(journal_path) as journal:
+            replay = Replay(journal, manager, profile)
+            started = time.perf_counter()
+            frame = replay.at(target)
+            times.append((time.perf_counter() - started) * 1000)
+            assert frame is not None
+            assert frame.seq == target
+    return times
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+class Results:
+    """The rows as they are measured: value, ratio, target and whether it is met."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, key: str, **row: Any) -> None:
+        self.rows[key] = {"label": LABELS[key], **row}
+        print(f"  {LABELS[key]}: {format_value(self.rows[key])}", file=sys.stderr, flush=True)
+
+    def skip(self, key: str, why: str) -> None:
+        self.rows[key] = {"label": LABELS[key], "skipped": why}
+        print(f"  {LABELS[key]}: skipped: {why}", file=sys.stderr, flush=True)
+
+
+def rate(events: int, seconds: list[float]) -> dict[str, Any]:
+    """Events/s from the median of the runs' times."""
+    return {
+        "value": events / median(seconds),
+        "unit": "events/s",
+        "runs_s": [round(s, 4) for s in seconds],
+    }
+
+
+def format_value(row: dict[str, Any]) -> str:
+    """The value column."""
+    if "skipped" in row:
+        return f"skipped: {row['skipped']}"
+    unit = row["unit"]
+    if unit == "events/s":
+        return f"{row['value']:,.0f} ev/s"
+    if unit == "ms":
+        return f"p50 {row['p50']:.2f} ms, p99 {row['p99']:.2f} ms"
+    return f"{row['value']:,.1f} {unit}"
+
+
+def ratio_text(row: dict[str, Any]) -> str:
+    """The ratio column."""
+    if "ratio" not in row:
+        return ""
+    return f"{row['ratio']:.2f}× {row['ratio_of']}"
+
+
+def table(results: Results) -> str:
+    """The printed table."""
+    header = ("measurement", "value", "ratio", "target", "met")
+    lines = []
+    for key, label in ROWS:
+        row = results.rows.get(key, {"label": label, "skipped": "not run"})
+        met = "" if "met" not in row else ("yes" if row["met"] else "NO")
+        lines.append((label, format_value(row), ratio_text(row), row.get("target", ""), met))
+    widths = [max(len(str(r[i])) for r in (header, *lines)) for i in range(len(header))]
+
+    def fmt(r: tuple[str, ...]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(header), rule, *(fmt(r) for r in lines)])
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every measurement, in order; returns what latest.json holds."""
+    n = args.events
+    workdir: Path = args.workdir
+    data = workdir / "data" / f"events-{n}-seed{args.seed}.jsonl"
+    scratch = workdir / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    if not data.exists():
+        print(f"generating {n:,} events -> {data}", file=sys.stderr, flush=True)
+        generate.write(data, n, args.seed)
+    repeat = args.repeat
+    results = Results()
+    journal_path = scratch / "journal.db"
+    print(f"measuring on {n:,} events, {repeat} runs each", file=sys.stderr, flush=True)
+
+    # a. bulk import
+    rows = bare_rows(data)
+    bare = [bare_insert(rows, scratch / "bare.db") for _ in range(repeat)]
+    del rows
+    results.add("bare_insert", **rate(n, bare), baseline=True)
+    imported = [journal_import(data, journal_path) for _ in range(repeat)]
+    base_rate = results.rows["bare_insert"]["value"]
+    row = rate(n, imported)
+    ratio = row["value"] / base_rate
+    results.add(
+        "import_file",
+        **row,
+        ratio=ratio,
+        ratio_of="bare insert",
+        target="≥ 0.50×",
+        met=ratio >= 0.5,
+    )
+    events = list(read_event_file(data, default_registry()))
+    appended = [journal_append(events, scratch / "append.db") for _ in range(repeat)]
+    del events
+    fresh(scratch / "append.db")
+    row = rate(n, appended)
+    results.add("append", **row, ratio=row["value"] / base_rate, ratio_of="bare insert")
+
+    # b. full replay (+ e. peak RSS), each run in a fresh process
+    bare_runs = [in_child("bare", journal_path) for _ in range(repeat)]
+    results.add("bare_replay", **rate(n, [r["seconds"] for r in bare_runs]), baseline=True)
+    replay_rate = results.rows["bare_replay"]["value"]
+    reducer_runs = [in_child("reducer", journal_path) for _ in range(repeat)]
+    row = rate(n, [r["seconds"] for r in reducer_runs])
+    results.add("reducer_replay", **row, ratio=row["value"] / replay_rate, ratio_of="bare replay")
+    results.add(
+        "rss_reducer",
+        value=median([r["rss_mb"] for r in reducer_runs]),
+        unit="MB",
+        before_replay_mb=median([r["base"] for r in reducer_runs]),
+        target="≤ 250 MB at 1M events",
+        **({"met": median([r["rss_mb"] for r in reducer_runs]) <= 250} if n >= 1_000_000 else {}),
+    )
+    n_rules, why = rules_available()
+    if n_rules:
+        engine_runs = [in_child("engine", journal_path) for _ in range(repeat)]
+        row = rate(n, [r["seconds"] for r in engine_runs])
+        ratio = row["value"] / replay_rate
+        results.add(
+            "full_evaluation",
+            **row,
+            rules=n_rules,
+            ratio=ratio,
+            ratio_of="bare replay",
+            target="≥ 0.25×",
+            met=ratio >= 0.25,
+        )
+        peak = median([r["rss_mb"] for r in engine_runs])
+        results.add(
+            "rss_evaluation",
+            value=peak,
+            unit="MB",
+            before_replay_mb=median([r["base"] for r in engine_runs]),
+            target="≤ 250 MB at 1M events",
+            **({"met": peak <= 250} if n >= 1_000_000 else {}),
+        )
+    else:
+        results.skip("full_evaluation", why)
+        results.skip("rss_evaluation", why)
+
+    # c. seek: near the start vs near the end, cold (a fresh Journal per seek)
+    def seek_rows(prefix: str, measure: Callable[[Path, list[int]], list[float]], p99: str) -> None:
+        per_run: dict[str, list[tuple[float, float]]] = {"start": [], "end": []}
+        for attempt in range(repeat):
+            rng = random.Random(args.seed * 1000 + attempt)
+            for where, fraction in (("start", 0.01), ("end", 0.99)):
+                times = measure(journal_path, seek_targets(n, fraction, args.seeks, rng))
+                per_run[where].append((percentile(times, 50), percentile(times, 99)))
+        summary = {
+            where: {
+                "p50": median([p50 for p50, _ in runs]),
+                "p99": median([p99_ for _, p99_ in runs]),
+                "unit": "ms",
+                "seeks": args.seeks,
+            }
+            for where, runs in per_run.items()
+        }
+        start, end = summary["start"], summary["end"]
+        results.add(f"{prefix}_start", **start, target=p99)
+        ratio = end["p50"] / start["p50"] if start["p50"] > 0 else float("inf")
+        results.add(
+            f"{prefix}_end",
+            **end,
+            ratio=ratio,
+            ratio_p99=end["p99"] / start["p99"] if start["p99"] > 0 else float("inf"),
+            ratio_of="p50 near the start",
+            target="; ".join(t for t in ("≤ 1.1× start", p99) if t),
+            met=ratio <= 1.1,
+        )
+
+    seek_rows("seek_state", seek_state, "")
+    if n_rules:
+        print("  (evaluating once through Replay to persist engine snapshots)", file=sys.stderr)
+        warm_frames(journal_path)
+        seek_rows("seek_frame", seek_frames, "p99 ≤ 16 ms at 1M events")
+        if n >= 1_000_000:
+            for key in ("seek_frame_start", "seek_frame_end"):
+                within = results.rows[key]["p99"] <= 16
+                results.rows[key]["met"] = within and results.rows[key].get("met", True)
+    else:
+        results.skip("seek_frame_start", why)
+        results.skip("seek_frame_end", why)
+
+    # d. verify
+    verified = []
+    for _ in range(repeat):
+        with Journal.open(journal_path) as journal:
+            started = time.perf_counter()
+            outcome = journal.verify()
+            verified.append(time.perf_counter() - started)
+            assert outcome.ok, outcome
+    row = rate(n, verified)
+    results.add(
+        "verify",
+        **row,
+        target="≥ 500,000 ev/s (1M in ≤ 2 s)",
+        met=row["value"] >= 500_000,
+    )
+
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "events": n,
+        "seed": args.seed,
+        "repeat": repeat,
+        "data_bytes": data.stat().st_size,
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        "rows": [{"key": k, **results.rows[k]} for k, _ in ROWS if k in results.rows],
+        "table": table(results),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=HERE,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "commit": commit or None,
+    }
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description="Run the Maestro Twin benchmarks.")
+    parser.add_argument("--events", type=int, help=f"events to measure on ({DEFAULT_EVENTS:,})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} events")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--seeks", type=int, default=20, help="seeks per position and run")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+    parser.add_argument("--workdir", type=Path, default=HERE / "results", help="data and scratch")
+    parser.add_argument("--output", type=Path, help="JSON results (default: WORKDIR/latest.json)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch journals")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "JOURNAL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.events is None:
+        args.events = QUICK_EVENTS if args.quick else DEFAULT_EVENTS
+    if args.events < 100:
+        parser.error("--events must be at least 100")
+    if args.output is None:
+        args.output = args.workdir / "latest.json"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything, print the table, write the JSON."""
+    args = parse(argv)
+    if args.child:
+        child_main(args.child[0], Path(args.child[1]))
+        return 0
+    report = run(args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    m = report["machine"]
+    print(
+        f"Maestro Twin benchmarks: {args.events:,} events, median of {args.repeat} runs; "
+        f"Python {m['python']}, SQLite {m['sqlite']}, {m['cpus']} CPUs"
+    )
+    print(report["table"])
+    print(f"written: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
