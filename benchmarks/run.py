@@ -534,10 +534,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("  (evaluating once through Replay to persist engine snapshots)", file=sys.stderr)
         warm_frames(journal_path)
         seek_rows("seek_frame", seek_frames, "p99 ≤ 16 ms at 1M events")
-        if n >= 1_000_000:
-            for key in ("seek_frame_start", "seek_frame_end"):
-                within = results.rows[key]["p99"] <= 16
-                results.rows[key]["met"] = within and results.rows[key].get("met", True)
+        # Seek cost does not fall as the journal grows (it is a snapshot restore plus a
+        # bounded replay), so a p99 over 16 ms here misses the 1M-event target too.
+        for key in ("seek_frame_start", "seek_frame_end"):
+            within = results.rows[key]["p99"] <= 16
+            results.rows[key]["met"] = within and results.rows[key].get("met", True)
     else:
         results.skip("seek_frame_start", why)
         results.skip("seek_frame_end", why)
