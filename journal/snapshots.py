@@ -21,10 +21,14 @@ from journal.branches import Segment, segment_of
 from journal.schema import BUSY_TIMEOUT_S, utc_now
 from twin.state import TwinState
 
-SNAPSHOT_EVERY = 5000
-"""The reducer state is snapshotted at every seq that is a multiple of this."""
+SNAPSHOT_EVERY = 1000
+"""The reducer state is snapshotted at every seq that is a multiple of this.
 
-STATE_FOLD_REVISION = 1
+From the seek budget: the reducer folds ~30 k events/s with 12-member groups, so
+reaching any seq replays at most ~1,000 events (~30 ms) after a ~10 KB restore.
+"""
+
+STATE_FOLD_REVISION = 2
 """Bump when the reducer's behaviour or :class:`~twin.state.TwinState`'s layout changes."""
 
 STATE_KEY = f"state:{twin.__version__}+{STATE_FOLD_REVISION}"

@@ -392,6 +392,30 @@ class Journal:
             raise ValueError(f"seq {seq} is not an event of {branch or branches.MAIN} (1..{top})")
         return snapshots.try_insert(self._conn, [snapshots.row(view, key, seq, blob, digest)])
 
+    def save_snapshots(
+        self,
+        key: str,
+        items: Sequence[tuple[int, bytes, str]],
+        *,
+        branch: str | None = None,
+    ) -> bool:
+        """Cache several ``(seq, blob, digest)`` snapshots of ``key`` in one short transaction.
+
+        Best effort, like :meth:`save_snapshot`.
+
+        Raises:
+            ValueError: a ``seq`` is not an event of the view.
+        """
+        view = branches.segments(self._conn, branch)
+        top = branches.head(self._conn, view)
+        for seq, _blob, _digest in items:
+            if not 1 <= seq <= top:
+                raise ValueError(
+                    f"seq {seq} is not an event of {branch or branches.MAIN} (1..{top})"
+                )
+        rows = [snapshots.row(view, key, seq, blob, digest) for seq, blob, digest in items]
+        return snapshots.try_insert(self._conn, rows)
+
     def load_snapshot(
         self, key: str, at_or_before: int, *, branch: str | None = None
     ) -> tuple[int, bytes] | None:

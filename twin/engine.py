@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from twin.state import TwinState
 CRASHED = "twin.rule-crashed"
 UNKNOWN_TYPE = "twin.unknown-event-type"
 ENGINE_PLUGIN = "twin"
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 class PluginError(TwinError):
@@ -340,7 +341,8 @@ class Engine:
             self.metrics.by_subject,
             self._findings,
         )
-        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        # Level 1: ~4x smaller for ~0.15 ms, so snapshots can be dense (see twin.replay).
+        return zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
     def restore(self, blob: bytes) -> None:
         """Load what :meth:`snapshot` produced.
@@ -349,7 +351,7 @@ class Engine:
             ValueError: the blob comes from another code version or is damaged.
         """
         try:
-            fmt, version, state, metrics, findings = pickle.loads(blob)
+            fmt, version, state, metrics, findings = pickle.loads(zlib.decompress(blob))
         except Exception as exc:
             raise ValueError(f"unusable snapshot: {exc}") from exc
         if fmt != SNAPSHOT_FORMAT or version != __version__ or not isinstance(state, TwinState):
