@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, TabbedContent, Tabs
 
 from tui.app import TwinApp
 from tui.cursor import TimelineCursor
@@ -215,8 +215,9 @@ def test_help_opens_and_closes(journal: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
-        for key in ("]", "[", "}", "{", ":", "-", "Quit"):
-            assert key in text
+        for line in ("]  Step", "[  Step back", "}  Next change", "{  Prev change", "q  Quit"):
+            assert line in text
+        assert "[/]" not in text
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -237,6 +238,25 @@ def test_panes_follow_the_cursor(journal: Path) -> None:
         assert "member:1_03 state UP → DOWN" in changes
 
     run(journal, scenario)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_detail_pane_tabs_reach_changes_and_raw(journal: Path, size: tuple[int, int]) -> None:
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        await pilot.press("5")
+        await pilot.pause()
+        tabbed = app.timeline.query_one("#pane-detail TabbedContent", TabbedContent)
+        assert app.focused is tabbed.query_one(Tabs)
+        await pilot.press("right")
+        await pilot.pause()
+        assert tabbed.active == "tab-changes"
+        await pilot.press("right")
+        await pilot.pause()
+        assert tabbed.active == "tab-raw"
+        raw = str(app.timeline.query_one("#detail-raw").render())
+        assert '"seq": 16' in raw or '"seq":16' in raw
+
+    run(journal, scenario, at=16, size=size)
 
 
 def test_small_terminal_shows_one_pane_and_quits(journal: Path) -> None:

@@ -35,7 +35,10 @@ def _lines(title: str, bindings: Iterable[BindingType]) -> list[str]:
     lines = [f"[b]{title}[/b]"]
     for item in bindings:
         if isinstance(item, Binding):
-            lines.append(f"  [b cyan]{escape(key_label(item)):>8}[/]  {escape(item.description)}")
+            # Pad, then escape every "[" (rich's escape leaves a lone "[" alone, and
+            # next to the closing tag it would read as "[[/]").
+            label = f"{key_label(item):>8}".replace("[", "\\[")
+            lines.append(f"  [b cyan]{label}[/]  {escape(item.description)}")
     return lines
 
 

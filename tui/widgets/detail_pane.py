@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tui.timeline_data import Detail
 
 
-class DetailPane(TabbedContent):
-    """Tabs: Event, Changes, Raw."""
+class DetailPane(Vertical):
+    """Tabs: Event, Changes, Raw.
+
+    A container that holds a :class:`TabbedContent` (overriding
+    ``TabbedContent.compose`` would lose its tab bar).
+    """
 
     def compose(self) -> ComposeResult:
         """One scrolling text per tab."""
-        for tab_id, title in (("event", "Event"), ("changes", "Changes"), ("raw", "Raw")):
-            with TabPane(title, id=f"tab-{tab_id}"), VerticalScroll():
-                yield Static("", id=f"detail-{tab_id}", markup=False)
+        with TabbedContent():
+            for tab_id, title in (("event", "Event"), ("changes", "Changes"), ("raw", "Raw")):
+                with TabPane(title, id=f"tab-{tab_id}"), VerticalScroll():
+                    yield Static("", id=f"detail-{tab_id}", markup=False)
 
     def show(self, detail: Detail) -> None:
         """Fill every tab from ``detail``."""
