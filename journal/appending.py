@@ -70,6 +70,11 @@ class Prepared:
     data: str
 
 
+def head_key(branch: str | None) -> str:
+    """The ``meta`` key holding ``"<seq>:<hash>"`` of the last event appended to a line."""
+    return f"head:{branch or 'main'}"
+
+
 def prepare(events: Iterable[NewEvent]) -> list[Prepared]:
     """Read and encode the input; nothing is locked or written yet.
 
@@ -252,6 +257,12 @@ def write(
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done)
         conn.executemany(_MAIN_INSERT if branch is None else _BRANCH_INSERT, rows)
+        if rows:
+            # The head anchor: lets verify notice events missing from the end.
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (head_key(branch), f"{seq}:{prev_hash}"),
+            )
         if snaps:
             snapshots.insert(conn, snaps)
         conn.execute("COMMIT")

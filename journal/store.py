@@ -273,9 +273,30 @@ class Journal:
                         progress(cursor.checked)
                     if not good:
                         break
+            if cursor.bad_seq is None:
+                self._check_head_anchor(branch, cursor)
         finally:
             self._conn.execute("COMMIT")
         return VerifyResult(cursor.bad_seq is None, cursor.checked, cursor.bad_seq, cursor.problem)
+
+    def _check_head_anchor(self, branch: str | None, cursor: ChainCursor) -> None:
+        """Events deleted from the end leave a valid chain; the head anchor tells."""
+        found = self._conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
+        ).fetchone()
+        if found is None:
+            return  # nothing appended to this line yet (or a journal from before anchors)
+        seq_text, _, anchor_hash = str(found[0]).partition(":")
+        last_seq = cursor.next_seq - 1
+        if int(seq_text) > last_seq:
+            cursor.bad_seq = last_seq + 1
+            cursor.problem = (
+                f"seq {last_seq + 1}: missing; the journal recorded events up to "
+                f"{seq_text} (deleted from the end?)"
+            )
+        elif int(seq_text) == last_seq and anchor_hash != cursor.prev_hash:
+            cursor.bad_seq = last_seq
+            cursor.problem = f"seq {last_seq}: hash differs from the one recorded at append"
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -609,6 +609,8 @@ def tamper(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
         ("UPDATE events SET prev_hash = hash WHERE seq = 12", 12, "broken link"),
         ("DELETE FROM events WHERE seq = 12", 12, "missing"),
         ("UPDATE events SET seq = 100 WHERE seq = 20", 20, "missing"),
+        ("DELETE FROM events WHERE seq = 28", 28, "deleted from the end"),
+        ("DELETE FROM events WHERE seq >= 26", 26, "deleted from the end"),
     ],
 )
 def test_verify_names_the_first_tampered_seq(
