@@ -269,8 +269,7 @@ def twin_register_parameters() -> list[Parameter]:
             0.8,
             "ratio",
             provenance="assumption",
-            source="assumption (contract §6): at 80% one failed member of five already "
-            "pushes the others to 100%",
+            source="assumption: at 80% one failed member of five already pushes the others to 100%",
             summary="utilization from which capacity.high warns",
         ),
         parameter(
@@ -278,7 +277,7 @@ def twin_register_parameters() -> list[Parameter]:
             1.0,
             "ratio",
             provenance="assumption",
-            source="assumption (contract §6): a full table drops new connections",
+            source="assumption: a full table drops new connections",
             summary="utilization from which capacity.exhausted is an error",
         ),
     ]

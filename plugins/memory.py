@@ -363,7 +363,7 @@ def twin_register_parameters() -> list[Parameter]:
             64,
             "GB",
             provenance="assumption",
-            source="assumption: the event catalog's default member memory (contract §2, "
+            source="assumption: the event catalog's default member memory ("
             "member_added memory_gb 64) stands for the appliance's base configuration",
             summary="memory at or below which a member has the default configuration",
         ),

@@ -313,8 +313,7 @@ def twin_register_parameters() -> list[Parameter]:
             0.8,
             "ratio",
             provenance="assumption",
-            source="assumption (contract §6): keep a fifth of the sync network for bursts and "
-            "failover resync",
+            source="assumption: keep a fifth of the sync network for bursts and failover resync",
             summary="sync utilization from which sync.high warns",
         ),
         parameter(
@@ -322,8 +321,7 @@ def twin_register_parameters() -> list[Parameter]:
             1.0,
             "ratio",
             provenance="assumption",
-            source="assumption (contract §6): beyond the network's speed, sync lags and backups "
-            "go stale",
+            source="assumption: beyond the network's speed, sync lags and backups go stale",
             summary="sync utilization from which sync.saturated is an error",
         ),
     ]

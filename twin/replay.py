@@ -131,7 +131,9 @@ class Replay:
         target = head if seq is None else seq
         if not 0 <= target <= head:
             raise TwinInputError(
-                f"no event {target}: the journal holds 1..{head}", field="--at", value=target
+                f"no event {target}: use 0 (before the first event) to {head}",
+                field="--at",
+                value=target,
             )
         if target == 0:
             self._fresh_engine()

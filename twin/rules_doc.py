@@ -129,6 +129,8 @@ def render_rules_markdown(manager: TwinPluginManager) -> str:
         "What every rule computes and raises, and every number it uses. Values are the",
         "default profile `seed`; a profile file overrides any of them (`twin profile`).",
         "A metric with a band carries `low` and `high` besides `value`.",
+        'Citations such as "domain reference §1.6" are listed, with their addresses,',
+        "in [sources.md](sources.md).",
         "",
         "Provenance of the numbers:",
         "",

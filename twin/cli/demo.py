@@ -155,10 +155,17 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
             _print_state(label, last, replay.engine, profile.name)
         console.print(_members_table(replay))
         shown = _shown(path)
+        twin_cmd = "uv run twin" if _in_source_tree() else "twin"
         console.print(
-            f"\nnext: twin run {shown} --to 60   ·   twin state {shown} --at <seq>   ·   "
-            f"twin diff {shown} <a> <b>   ·   twin rules   ·   twin profile"
+            f"\nnext: {twin_cmd} run {shown} --to 60   ·   {twin_cmd} state {shown} --at 238"
+            f"   ·   {twin_cmd} diff {shown} 230 240   ·   {twin_cmd} rules"
         )
+
+
+def _in_source_tree() -> bool:
+    """True when run from a checkout (where the README says `uv run twin`)."""
+    project = Path.cwd() / "pyproject.toml"
+    return project.exists() and 'name = "maestro-twin"' in project.read_text(encoding="utf-8")
 
 
 def _shown(path: Path) -> str:

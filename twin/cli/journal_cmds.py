@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import click
-import orjson
 
 from journal import Journal
 from twin.cli._common import (
@@ -157,12 +157,14 @@ def append_cmd(
             record_fields[key] = given
     manager = settings().manager
     registry = manager.event_registry()
-    new = to_new_event(
-        Record(1, record_fields, text=True),
-        registry,
-        source="command line",
-        allow_unknown=allow_unknown,
-    )
+    try:
+        new = to_new_event(
+            Record(1, record_fields, text=True), registry, allow_unknown=allow_unknown
+        )
+    except TwinInputError as exc:
+        # One event from the command line: no file and no line to name.
+        raise TwinInputError(exc.problem, field=exc.field, value=exc.value) from None
+    new = attrs.evolve(new, line=None)
     journal = Journal.open(journal_path, registry=registry)
     try:
         result = journal.append([new], branch=branch, expect_head=expect_head)
@@ -200,7 +202,7 @@ def log_cmd(
     with open_for_reading(source, branch) as src:
         console = out()
         if fmt == "table":
-            console.print(f"[bold]{'#':>6}  {'occurred_at':<20}  {'type':<28}  details[/bold]")
+            console.print(f"[bold]{'#':>6}  {'occurred_at':<27}  {'type':<28}  details[/bold]")
         for env in src.journal.read(start, stop, branch=branch):
             if wanted is not None and env.type not in wanted:
                 continue
@@ -211,7 +213,7 @@ def log_cmd(
             else:
                 actor = f"  ({env.actor})" if env.actor else ""
                 console.print(
-                    f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}  {_summary(env)}{actor}",
+                    f"{env.seq:>6}  {env.occurred_at:<27}  {env.type:<28}  {_summary(env)}{actor}",
                     markup=False,
                 )
 
@@ -269,10 +271,6 @@ def verify_cmd(journal_path: Path, branch: str | None) -> None:
             f"({result.checked} events checked)"
         )
     out().print(f"ok: {result.checked} events, hash chain intact")
-
-
-def _json_dump(data: object) -> str:
-    return orjson.dumps(data).decode()
 
 
 COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd]

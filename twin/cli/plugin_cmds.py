@@ -52,14 +52,18 @@ def rules_cmd(as_json: bool) -> None:
             ]
         )
         return
-    table = Table(title=f"{len(rules)} rules", title_justify="left")
-    for col in ("rule", "plugin", "summary", "raises", "metrics"):
-        table.add_column(col, overflow="fold")
+    # One block per rule: ids stay whole at any terminal width, the summary wraps.
+    console = out()
+    console.print(f"[bold]{len(rules)} rules[/] (twin rules --json for events and parameters)")
     for r in rules:
-        raises = "\n".join(f"{k} ({v.value})" for k, v in sorted(r.rule.raises.items()))
-        metrics = "\n".join(f"{k} [{u}]" for k, u in sorted(r.rule.metrics.items()))
-        table.add_row(r.id, r.plugin, r.rule.summary, raises, metrics)
-    out().print(table)
+        console.print(f"\n[bold cyan]{r.id}[/]  [dim]plugin {r.plugin}[/]")
+        console.print(f"  {r.rule.summary}", markup=False)
+        if r.rule.raises:
+            raises = ", ".join(f"{k} ({v.value})" for k, v in sorted(r.rule.raises.items()))
+            console.print(f"  raises:  {raises}", markup=False)
+        if r.rule.metrics:
+            metrics = ", ".join(f"{k} [{u}]" for k, u in sorted(r.rule.metrics.items()))
+            console.print(f"  metrics: {metrics}", markup=False)
 
 
 @click.command("profile")
@@ -76,15 +80,15 @@ def profile_cmd(profile: str | None, as_json: bool) -> None:
     if as_json:
         write_json({"profile": chosen.name, "parameters": [p.to_json() for p in params]})
         return
-    table = Table(title=f"profile {chosen.name}", title_justify="left")
-    for col in ("parameter", "value", "band", "unit", "provenance", "source"):
-        table.add_column(col, overflow="fold")
+    # One line per parameter plus its source, indented: readable at any width.
+    console = out()
     colour = {"seed": "yellow", "assumption": "magenta", "official": "green", "measured": "cyan"}
+    console.print(f"[bold]profile {chosen.name}[/]: {len(params)} parameters")
     for p in params:
-        band = "" if p.low is None and p.high is None else f"{p.band[0]:g}–{p.band[2]:g}"
+        band = "" if p.low is None and p.high is None else f" (band {p.band[0]:g}–{p.band[2]:g})"
         prov = f"[{colour.get(p.provenance, 'white')}]{p.provenance}[/]"
-        table.add_row(p.name, f"{p.value:g}", band, p.unit, prov, p.source)
-    out().print(table)
+        console.print(f"\n[bold]{p.name}[/] = {p.value:g} {p.unit}{band}  {prov}")
+        console.print(f"  {p.source}", markup=False)
 
 
 COMMANDS = [plugins_cmd, rules_cmd, profile_cmd]

@@ -157,7 +157,7 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
     console = out()
     state = engine.state
     if frame is None:
-        console.print(f"{label}: empty (no events)")
+        console.print(f"{label}: #0, before the first event (nothing applied yet)")
         return
     env = frame.envelope
     console.print(
@@ -236,6 +236,15 @@ def diff_cmd(
     _print_diff(result)
 
 
+def _plain(value: Any) -> str:
+    """A state value for people: '—' for absent, 'yes'/'no' for flags."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _print_diff(result: dict[str, Any]) -> None:
     console = out()
     console.print(f"[bold]#{result['a']} → #{result['b']}[/]")
@@ -244,16 +253,17 @@ def _print_diff(result: dict[str, Any]) -> None:
     if result["topology"]:
         table = Table(title="topology", title_justify="left")
         for col in ("kind", "id", "change", "A", "B"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col in ("kind", "id", "change"))
         for row in result["topology"]:
             table.add_row(
-                row["kind"], row["id"], row["change"], str(row.get("a", "")), str(row.get("b", ""))
+                row["kind"], row["id"], row["change"], _plain(row.get("a")), _plain(row.get("b"))
             )
         console.print(table)
     if result["metrics"]:
         table = Table(title="metrics (largest change first)", title_justify="left")
         for col in ("subject", "metric", "A", "B", "Δ", "Δ%"):
-            table.add_column(col, justify="left" if col in ("subject", "metric") else "right")
+            left = col in ("subject", "metric")
+            table.add_column(col, justify="left" if left else "right", no_wrap=left)
         for row in result["metrics"][:60]:
             pct = "" if row["pct"] is None else f"{row['pct']:+.1f}%"
             delta = "" if row["delta"] is None else f"{row['delta']:+.4g}"
