@@ -448,6 +448,14 @@ class Journal:
         found = snapshots.load(self._conn, view, key, at_or_before)
         return None if found is None else (found[0], found[1])
 
+    def snapshot_summary(self) -> list[tuple[str, int, int]]:
+        """``(key, count, bytes)`` for every snapshot key kept in the file, by key."""
+        rows = self._conn.execute(
+            "SELECT key, COUNT(*), COALESCE(SUM(LENGTH(blob)), 0) FROM snapshots "
+            "GROUP BY key ORDER BY key"
+        ).fetchall()
+        return [(str(k), int(n), int(size)) for k, n, size in rows]
+
     def drop_snapshots(self, key: str | None = None) -> int:
         """Delete the snapshots of ``key`` (all snapshots for None); return how many."""
         return snapshots.drop(self._conn, key)

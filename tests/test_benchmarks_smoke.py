@@ -67,9 +67,9 @@ def test_quick_run_prints_every_row_and_writes_json(tmp_path: Path) -> None:
     for key in ("bare_insert", "import_file", "bare_replay", "reducer_replay", "verify"):
         assert rows[key]["value"] > 0
         assert len(rows[key]["runs_s"]) == 2
-    assert rows["import_file"]["ratio"] == pytest.approx(
-        rows["import_file"]["value"] / rows["bare_insert"]["value"]
-    )
+    # A ratio is a fraction of the bare baseline measured in the same run.
+    assert 0 < rows["import_file"]["ratio"] < 1
+    assert rows["import_file"]["ratio_of"] == "bare insert"
     assert rows["seek_state_end"]["p99"] >= rows["seek_state_end"]["p50"] > 0
     assert rows["rss_reducer"]["value"] > 0
     assert not (tmp_path / "scratch").exists(), "scratch journals are removed"

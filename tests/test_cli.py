@@ -324,3 +324,29 @@ def test_csv_event_files_work_like_jsonl(tmp_path: Path) -> None:
     rows = twin("run", csv_file, "--format", "jsonl").jsonl()
     assert rows[-1]["metrics"]["member:1_01"]["load.cpu_pct"]["value"] == 91
     assert any(f["rule"] == "convergence.cpu-overload" for f in rows[-1]["findings"])
+
+
+def test_snapshots_are_listed_dropped_and_keyed_by_the_profile(
+    tmp_path: Path, incident: Path
+) -> None:
+    db = tmp_path / "prod.db"
+    twin("init", db)
+    twin("import", db, incident)
+    assert twin("snapshots", db).out.strip() == "no snapshots"
+    # A journal of 13 events gets no engine snapshot (every 64); build a longer one.
+    rows = [{"type": "load_changed", "group": 1, "cps": 1000 + n} for n in range(140)]
+    more = write_jsonl(tmp_path / "more.jsonl", rows)
+    assert twin("import", db, more).code == 0
+    seed = json.loads(twin("state", db, "--at", "150", "--format", "json").out)
+    listed = twin("snapshots", db).out
+    assert "engine:" in listed and "2 snapshots" in listed
+    profile = tmp_path / "lab.toml"
+    profile.write_text('[parameters]\n"sync.bytes_per_new_connection" = 600\n')
+    lab = json.loads(twin("state", db, "--at", "150", "--format", "json", "--profile", profile).out)
+    # Another profile never reads the seed profile's snapshots: its own numbers show.
+    traffic = "sync.traffic_gbps"
+    assert lab["metrics"]["system"][traffic]["value"] > seed["metrics"]["system"][traffic]["value"]
+    assert len([line for line in twin("snapshots", db).out.splitlines() if "engine:" in line]) == 2
+    dropped = twin("snapshots", db, "--drop")
+    assert dropped.code == 0 and "dropped" in dropped.out
+    assert twin("snapshots", db).out.strip() == "no snapshots"

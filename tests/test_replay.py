@@ -105,3 +105,31 @@ def test_seeking_anywhere_equals_replaying_up_to_there(
         assert [f.to_json() for f in sought.findings] == [f.to_json() for f in frame.findings]
     finally:
         journal.close()
+
+
+LOCAL_RULE = """
+from twin.api import Metric, hookimpl, rule
+
+@rule(id="local.count", summary="members", metrics={{"local.count": "count"}})
+def count(ctx):
+    yield Metric("system", "local.count", {value})
+
+@hookimpl
+def twin_register_rules():
+    return [count]
+"""
+
+
+def test_editing_a_local_plugin_changes_the_snapshot_key(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    plugin = folder / "local_count.py"
+
+    def fingerprint(value: int) -> str:
+        plugin.write_text(LOCAL_RULE.format(value=value))
+        manager = TwinPluginManager(autoload=False, plugins_dir=folder).load()
+        return manager.fingerprint(manager.profile())
+
+    first = fingerprint(1)
+    assert fingerprint(1) == first
+    assert fingerprint(2) != first

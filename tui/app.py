@@ -14,6 +14,8 @@ from tui.cursor import TimelineCursor
 from tui.screens.help import HelpScreen
 from tui.screens.timeline import TimelineScreen
 from tui.timeline_data import Detail, Row, TimelineData
+from twin.engine import PluginError
+from twin.errors import TwinInputError
 
 
 class TwinApp(App[None]):
@@ -58,7 +60,7 @@ class TwinApp(App[None]):
         self.cursor.subscribe(self._moved)
         self.load_rows()
 
-    @work(thread=True, exclusive=True, group="load")
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load_rows(self) -> list[Row]:
         """Replay every event once, in a thread (the result arrives as a state change)."""
         worker = get_current_worker()
@@ -67,12 +69,24 @@ class TwinApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker finished: show its result (never blocks a thread on the UI)."""
         worker = event.worker
+        if event.state is WorkerState.ERROR:
+            self._failed(worker.error)
+            return
         if event.state is not WorkerState.SUCCESS or worker.result is None:
             return
         if worker.group == "load":
             self._loaded(worker.result)
         elif worker.group == "detail":
             self._detail_ready(worker.result)
+
+    def _failed(self, error: BaseException | None) -> None:
+        """A journal the twin cannot replay, or a plugin failing in strict mode: one line, exit."""
+        if isinstance(error, TwinInputError):
+            self.exit(return_code=2, message=f"twin: error: {error.one_line()}")
+        elif isinstance(error, PluginError):
+            self.exit(return_code=3, message=f"twin: plugin error: {error}")
+        else:
+            self.exit(return_code=3, message=f"twin: internal error: {error!r}")
 
     def _loaded(self, rows: list[Row]) -> None:
         self.timeline.load(rows)
@@ -87,7 +101,7 @@ class TwinApp(App[None]):
             self.computing = False
             self.timeline.show_status()
 
-    @work(thread=True, exclusive=True, group="detail")
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def fetch_detail(self, seq: int) -> Detail | None:
         """Seek to ``seq`` for the topology and the changes, in a thread."""
         if get_current_worker().is_cancelled or self.cursor.seq != seq:

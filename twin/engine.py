@@ -196,6 +196,7 @@ class Engine:
                 self._crashed(registered, seq, exc, raised)
                 continue
             findings: list[Finding] = []
+            wrong: object = None
             for item in output:
                 if type(item) is Metric:
                     bucket = metrics.get(item.subject)
@@ -206,11 +207,17 @@ class Engine:
                     findings.append(item)
                 elif isinstance(item, Metric):
                     metrics.setdefault(item.subject, {})[item.name] = item
-                elif self.strict:
-                    raise PluginError(
-                        f"rule {rule.id} yielded {type(item).__name__}; "
-                        "rules yield Metric and Finding objects"
-                    )
+                else:
+                    wrong = item
+            if wrong is not None:
+                # Not silently dropped: reported like a crash, so `twin run` shows it.
+                problem = TypeError(
+                    f"yielded {type(wrong).__name__}; rules yield Metric and Finding objects"
+                )
+                if self.strict:
+                    raise PluginError(f"rule {rule.id} {problem}")
+                self._crashed(registered, seq, problem, raised)
+                continue
             self._fold_findings(registered, findings, changes, seq, raised, cleared)
             self._recovered(registered, cleared)
         if type(envelope.event) is OpaqueEvent:

@@ -330,12 +330,30 @@ class TwinPluginManager:
         return [impl.function for impl in sorted(impls, key=lambda i: i.plugin_name)]
 
     def fingerprint(self, profile: Profile) -> str:
-        """Identifies what evaluation depends on: rules, their plugins' versions, the profile."""
+        """Identifies what evaluation depends on, so caches built otherwise are never read.
+
+        The profile's values; every rule with its plugin and that plugin's version
+        (for a ``--plugins-dir`` module or a directly registered plugin, which have
+        no version, the hash of its source); and the known event types, which
+        decide what is decoded and what is opaque.
+        """
         h = hashlib.sha256(profile.fingerprint().encode())
         for r in self.rules():
-            info = self.infos.get(r.plugin)
-            h.update(f"{r.id}@{r.plugin}:{info.version if info else ''};".encode())
+            h.update(f"{r.id}@{r.plugin}:{self._plugin_version(r.plugin)};".encode())
+        h.update(",".join(self.event_registry().names()).encode())
         return h.hexdigest()[:16]
+
+    def _plugin_version(self, name: str) -> str:
+        info = self.infos.get(name)
+        if info is not None and info.version:
+            return info.version
+        plugin = self.pm.get_plugin(name)
+        source_file = getattr(plugin, "__file__", None) or getattr(
+            sys.modules.get(type(plugin).__module__), "__file__", None
+        )
+        if source_file and Path(source_file).exists():
+            return hashlib.sha256(Path(source_file).read_bytes()).hexdigest()[:12]
+        return "unversioned"
 
     def build_engine(self, profile: Profile | None = None) -> Engine:
         """An engine with every loaded rule, the profile and the observers."""

@@ -50,13 +50,15 @@ class Changes:
     notes: list[str] = attrs.field(factory=list)
 
     def touched_members(self) -> list[str]:
-        """Member ids among the touched subjects, in Maestro order."""
-        ids = [s[7:] for s in self.subjects if s.startswith("member:")]
+        """Ids of the members (still present) among the touched subjects, in Maestro order."""
+        ids = [s[7:] for s in self.subjects if s[:7] == "member:" and s not in self.removed]
         return sorted(ids, key=member_sort_key)
 
     def touched_groups(self) -> list[int]:
-        """Group numbers among the touched subjects, sorted."""
-        return sorted(int(s[6:]) for s in self.subjects if s.startswith("group:"))
+        """Numbers of the groups (still present) among the touched subjects, sorted."""
+        return sorted(
+            int(s[6:]) for s in self.subjects if s[:6] == "group:" and s not in self.removed
+        )
 
 
 def _set(changes: Changes, subject: str, record: dict[str, Any], key: str, value: Any) -> None:
@@ -362,11 +364,13 @@ def _member_failed(state: TwinState, e: ev.MemberFailed, ch: Changes) -> None:
 
 def _member_recovered(state: TwinState, e: ev.MemberRecovered, ch: Changes) -> None:
     member = _member(state, e.member)
-    if not member["fault"]:
+    was_faulted = member["fault"]
+    if not was_faulted:
         ch.notes.append(f"member {e.member} was not DOWN by fault; nothing to recover")
     member["fault"] = False
     _set(ch, f"member:{e.member}", member, "cause", None)
-    _member_state_changed(state, member, ch, restart=True)
+    # Only a real recovery is a restart (which clears fragmentation).
+    _member_state_changed(state, member, ch, restart=was_faulted)
 
 
 def _member_admin_changed(state: TwinState, e: ev.MemberAdminChanged, ch: Changes) -> None:

@@ -34,6 +34,7 @@ class TwinGroup(click.Group):
         "diff",
         "branch",
         "verify",
+        "snapshots",
         "plugins",
         "rules",
         "profile",
@@ -80,7 +81,15 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     Plugins: TWIN_DISABLE_PLUGIN_AUTOLOAD=1 loads no third-party plugins,
     TWIN_PLUGINS=a,b only those, TWIN_STRICT_PLUGINS=1 makes plugin failures fatal.
     """
-    ctx.obj = Settings(plugins_dir=plugins_dir, disabled=disabled)
+    given = Settings(plugins_dir=plugins_dir, disabled=disabled)
+    loaded = ctx.obj
+    # main() already loaded the plugins with these options (to add their commands).
+    if isinstance(loaded, Settings) and (loaded.plugins_dir, loaded.disabled) == (
+        plugins_dir,
+        disabled,
+    ):
+        given = loaded
+    ctx.obj = given
 
 
 for module in (demo, tui_cmd, journal_cmds, replay_cmds, plugin_cmds):
@@ -88,20 +97,43 @@ for module in (demo, tui_cmd, journal_cmds, replay_cmds, plugin_cmds):
         cli.add_command(command)
 
 
-def _add_plugin_commands() -> None:
-    from twin.plugin_manager import TwinPluginManager
+def _global_options(argv: list[str]) -> Settings:
+    """The plugin options given before the command, read ahead of click.
 
+    Plugins must be loaded before click parses the command line, because they
+    may add commands; loading them with the user's --disable-plugin and
+    --plugins-dir means a disabled plugin is never imported.
+    """
+    disabled: list[str] = []
+    plugins_dir: Path | None = None
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in ("--disable-plugin", "--plugins-dir"):
+            value = value if eq else next(args, "")
+            if name == "--disable-plugin":
+                disabled.append(value)
+            else:
+                plugins_dir = Path(value)
+        elif not arg.startswith("-"):
+            break  # the command: global options come before it
+    return Settings(plugins_dir=plugins_dir, disabled=tuple(disabled))
+
+
+def _add_plugin_commands(settings: Settings) -> None:
     try:
-        TwinPluginManager().load().add_commands(cli)
+        settings.manager.add_commands(cli)
     except PluginError as exc:
         err().print(f"twin: {exc}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``twin`` console script."""
-    _add_plugin_commands()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = cli.main(args=argv, prog_name="twin", standalone_mode=False)
+        settings = _global_options(args)
+        _add_plugin_commands(settings)
+        code = cli.main(args=args, prog_name="twin", standalone_mode=False, obj=settings)
         if isinstance(code, int) and code:
             sys.exit(code)
     except click.exceptions.Abort:

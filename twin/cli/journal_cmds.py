@@ -273,4 +273,30 @@ def verify_cmd(journal_path: Path, branch: str | None) -> None:
     out().print(f"ok: {result.checked} events, hash chain intact")
 
 
-COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd]
+@click.command("snapshots")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.option("--drop", is_flag=True, help="Delete them all (they are rebuilt when needed).")
+def snapshots_cmd(journal_path: Path, drop: bool) -> None:
+    """List (or drop) the cached snapshots kept inside a journal file.
+
+    Replaying commands (run, state, diff, tui) store snapshots of the twin
+    in the journal so that seeking is fast. They are a cache, keyed by the
+    code version, the profile and the installed rules, and never change the
+    events. Drop them to reclaim space or to rule them out.
+    """
+    journal = Journal.open(journal_path, registry=settings().manager.event_registry())
+    try:
+        if drop:
+            count = journal.drop_snapshots()
+            out().print(f"dropped {count} snapshots")
+            return
+        summary = journal.snapshot_summary()
+    finally:
+        journal.close()
+    if not summary:
+        out().print("no snapshots")
+    for key, count, size in summary:
+        out().print(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB", markup=False)
+
+
+COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd, snapshots_cmd]

@@ -27,8 +27,10 @@ from twin.diff import capture, diff
 from twin.engine import Engine
 from twin.errors import TwinInputError
 from twin.frames import Frame
-from twin.replay import Replay
+from twin.profile import Profile
+from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
+from twin.sources import Source
 from twin.state import member_sort_key
 
 GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
@@ -38,6 +40,12 @@ HEADLINE = (
     ("sync.traffic_gbps", "sync Gbps", "{:.2f}"),
     ("convergence.failover_s", "failover s", "{:.2f}"),
 )
+
+
+def _replay(src: Source, profile: Profile) -> Replay:
+    """A replay of ``src``; an event file's temporary journal gets no snapshots (thrown away)."""
+    every = 0 if src.kind == "events" else SNAPSHOT_EVERY
+    return Replay(src.journal, settings().manager, profile, branch=src.branch, snapshot_every=every)
 
 
 def _fmt(value: float | None, spec: str = "{:.4g}") -> str:
@@ -79,7 +87,7 @@ def run_cmd(
     wanted = split_list(subjects)
     chosen = choose_profile(profile)
     with open_for_reading(source, branch) as src:
-        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        replay = _replay(src, chosen)
         head = replay.head()
         last = head if stop is None else min(stop, head)
         console = out()
@@ -137,7 +145,7 @@ def state_cmd(
     """The twin at one point: topology, metrics and active findings."""
     chosen = choose_profile(profile)
     with open_for_reading(source, branch) as src:
-        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        replay = _replay(src, chosen)
         frame = replay.at(at)
         engine = replay.engine
         if fmt == "json":
@@ -214,7 +222,7 @@ def diff_cmd(
         a, b = b, a
     chosen = choose_profile(profile)
     with open_for_reading(source, branch) as src:
-        replay = Replay(src.journal, settings().manager, chosen, branch=branch)
+        replay = _replay(src, chosen)
         head = replay.head()
         for name, value in (("A", a), ("B", b)):
             if not 0 <= value <= head:

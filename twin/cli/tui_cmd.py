@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -39,7 +40,10 @@ def run_tui(source: str | Path, *, at: int | None, profile: str | None, branch: 
     except BaseException:
         src.close()
         raise
-    TwinApp(data, at=at).run()
+    app = TwinApp(data, at=at)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 @click.command("tui")
