@@ -93,31 +93,6 @@ def _derive_state(member: dict[str, Any]) -> str:
 # -- distribution ---------------------------------------------------------------------------------
 
 
-def _distribution(
-    state: TwinState, group_id: int
-) -> tuple[tuple[tuple[dict[str, Any], float], ...], int]:
-    """Each member of the group with its share of the load, and how many serve (cached).
-
-    The cache lives on the state and is dropped whenever membership, member
-    states, weights or the ACTIVE site change (see :func:`_touch_group`).
-    """
-    plan = state.distribution_cache.get(group_id)
-    if plan is None:
-        members = [state.members[i] for i in state.groups[group_id]["members"]]
-        up = [m for m in members if m["state"] == UP]
-        active = state.active_site
-        serving = [m for m in up if m["site"] == active] or up
-        weights = {m["id"]: state.member_weight(m) for m in serving}
-        total = sum(weights[k] for k in sorted(weights))
-        shares = tuple(
-            (m, weights[m["id"]] / total if m["id"] in weights and total > 0 else 0.0)
-            for m in members
-        )
-        plan = (shares, len(serving))
-        state.distribution_cache[group_id] = plan
-    return plan
-
-
 def redistribute(state: TwinState, group_id: int, changes: Changes) -> None:
     """Spread a group's offered load over its serving members in proportion to their weights.
 
@@ -128,7 +103,7 @@ def redistribute(state: TwinState, group_id: int, changes: Changes) -> None:
     cached shares, and only real changes are recorded.
     """
     group = state.groups[group_id]
-    shares, serving = _distribution(state, group_id)
+    shares, serving = state.distribution(group_id)
     offered = group["offered"]
     conns = offered.get("connections", 0.0)
     cps = offered.get("cps", 0.0)
@@ -178,7 +153,7 @@ def redistribute(state: TwinState, group_id: int, changes: Changes) -> None:
 
 def _touch_group(state: TwinState, group_id: int, changes: Changes) -> None:
     """Membership, a state, a weight or the ACTIVE site changed: re-plan, then redistribute."""
-    state.distribution_cache.pop(group_id, None)
+    state.forget_distribution(group_id)
     redistribute(state, group_id, changes)
 
 
@@ -449,7 +424,7 @@ def _load_changed(state: TwinState, e: ev.LoadChanged, ch: Changes) -> None:
         if "cpu_pct" in values:
             # Carry CPU as work: the mean CPU of the members serving now is cpu_pct, and
             # each member's CPU is work x its share / its cores (see redistribute).
-            shares, serving = _distribution(state, e.group)
+            shares, serving = state.distribution(e.group)
             per_core_share = sum(share / m["cores"] for m, share in shares if share > 0)
             work = 0.0
             if serving and per_core_share > 0:

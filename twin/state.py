@@ -99,17 +99,46 @@ class TwinState:
         for member_id in self.groups[group]["members"]:
             yield self.members[member_id]
 
-    def serving_members(self, group: int) -> list[dict[str, Any]]:
-        """UP members that carry the group's traffic.
+    def serving_members(self, group: int) -> tuple[dict[str, Any], ...]:
+        """UP members that carry the group's traffic (read-only; cached).
 
         In a dual-site deployment only the ACTIVE site's members serve; the
         standby site holds backups. If the ACTIVE site has no UP member of the
         group, every UP member serves (the site grade would fail over).
         """
-        up = [m for m in self.group_members(group) if m["state"] == UP]
-        active = self.active_site
-        on_site = [m for m in up if m["site"] == active]
-        return on_site or up
+        return self._plan(group)[2]
+
+    def distribution(self, group: int) -> tuple[tuple[tuple[dict[str, Any], float], ...], int]:
+        """Each member of ``group`` with its share of the group's load, and how many serve.
+
+        A serving member's share is its weight ÷ the serving members' weights
+        (weight: its own, or its cores); everyone else's is 0.
+        """
+        shares, count, _serving = self._plan(group)
+        return shares, count
+
+    def forget_distribution(self, group: int) -> None:
+        """Drop the cached plan of ``group`` (membership, states, weights or site changed)."""
+        self.distribution_cache.pop(group, None)
+
+    def _plan(
+        self, group: int
+    ) -> tuple[tuple[tuple[dict[str, Any], float], ...], int, tuple[dict[str, Any], ...]]:
+        plan = self.distribution_cache.get(group)
+        if plan is None:
+            members = list(self.group_members(group))
+            up = [m for m in members if m["state"] == UP]
+            active = self.active_site
+            serving = tuple([m for m in up if m["site"] == active] or up)
+            weights = {m["id"]: self.member_weight(m) for m in serving}
+            total = sum(weights[k] for k in sorted(weights))
+            shares = tuple(
+                (m, weights[m["id"]] / total if m["id"] in weights and total > 0 else 0.0)
+                for m in members
+            )
+            plan = (shares, len(serving), serving)
+            self.distribution_cache[group] = plan
+        return plan
 
     def smo_master(self, group: int) -> str | None:
         """The SMO master: the UP member with the lowest id (None when none is UP)."""
