@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
+    MEMBER_STATE_EVENTS,
     UP,
     Finding,
     Metric,
@@ -30,16 +31,7 @@ HIGH = "capacity.high_utilization"
 EXHAUSTED = "capacity.exhausted_utilization"
 NAMES = (FACTOR, DEFAULT, HIGH, EXHAUSTED)
 
-STATE_EVENTS = (
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-)
+STATE_EVENTS = MEMBER_STATE_EVENTS
 EVENTS = (
     "group_created",
     *STATE_EVENTS,

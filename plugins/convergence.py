@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.api import (
+    DISTRIBUTION_EVENTS,
     UP,
     Finding,
     Metric,
@@ -26,21 +27,7 @@ MAX_MEMBERS = "convergence.max_members"
 CPU = "convergence.cpu_threshold_pct"
 OVERLOAD = "convergence.overload_s"
 
-EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-    "load_changed",
-    "weight_changed",
-    "site_failover",
-    "hypersync_changed",
-)
+EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
 Out = list[Metric | Finding]
 NAMES = (NORMAL, MAX_MEMBERS, CPU, OVERLOAD)

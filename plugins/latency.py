@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.api import (
+    DISTRIBUTION_EVENTS,
     Metric,
     Parameter,
     RuleContext,
@@ -22,21 +23,7 @@ STANDALONE_US = "latency.setup_us.standalone"
 CPU_SHARE = "latency.setup_cpu_share"
 NAMES = (HYPERSYNC_US, STANDALONE_US, CPU_SHARE)
 
-EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-    "load_changed",
-    "weight_changed",
-    "site_failover",
-    "hypersync_changed",
-)
+EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
 Out = list[Metric]
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
+    DISTRIBUTION_EVENTS,
     Finding,
     Metric,
     Parameter,
@@ -37,23 +38,7 @@ DEFAULT_GB = "memory.default_gb"
 NAMES: tuple[str, ...] = (HEADROOM, VS_MAX, ENTRY, COPIES, FRAG_MAX, PER_VS, PER_MEMBERSHIP)
 NAMES += (PER_TURNOVER, TOLERANCE, BLADES, DEFAULT_GB)
 
-EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-    "load_changed",
-    "weight_changed",
-    "site_failover",
-    "vs_created",
-    "vs_removed",
-    "hypersync_changed",
-)
+EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed", "vs_created", "vs_removed")
 
 Out = list[Metric | Finding]
 

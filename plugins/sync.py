@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.api import (
+    MEMBER_STATE_EVENTS,
     UP,
     Finding,
     Metric,
@@ -31,16 +32,7 @@ LARGE = "sync.large_group_members"
 HIGH = "sync.high_utilization"
 SATURATED = "sync.saturated_utilization"
 
-STATE_EVENTS = (
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-)
+STATE_EVENTS = MEMBER_STATE_EVENTS
 LINK_EVENTS = (
     "group_created",
     "member_added",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.api import (
+    DISTRIBUTION_EVENTS,
     Metric,
     Parameter,
     RuleContext,
@@ -21,20 +22,7 @@ DEFAULT = "throughput.default_gbps"
 OVERHEAD = "throughput.overhead_per_member"
 NAMES = (DEFAULT, OVERHEAD)
 
-EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-    "load_changed",
-    "weight_changed",
-    "site_failover",
-)
+EVENTS = DISTRIBUTION_EVENTS
 # Events that change the serving set, and so every serving member's capacity.
 GROUP_WIDE = frozenset(EVENTS) - {"load_changed", "weight_changed", "group_created"}
 

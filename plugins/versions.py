@@ -10,19 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.api import UP, Finding, Metric, RuleContext, Severity, hookimpl, rule
+from twin.api import MEMBER_STATE_EVENTS, UP, Finding, Metric, RuleContext, Severity, hookimpl, rule
 
-EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-)
+EVENTS = ("group_created", *MEMBER_STATE_EVENTS)
 
 Out = list[Metric | Finding]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.api import (
+    DISTRIBUTION_EVENTS,
     Finding,
     Metric,
     Parameter,
@@ -24,20 +25,7 @@ from twin.api import (
 
 TOLERANCE = "weights.imbalance_tolerance"
 
-LOAD_EVENTS = (
-    "group_created",
-    "member_added",
-    "member_removed",
-    "member_failed",
-    "member_recovered",
-    "member_admin_changed",
-    "upgrade_started",
-    "upgrade_finished",
-    "upgrade_rolled_back",
-    "load_changed",
-    "weight_changed",
-    "site_failover",
-)
+LOAD_EVENTS = DISTRIBUTION_EVENTS
 IMBALANCE_EVENTS = tuple(e for e in LOAD_EVENTS if e != "load_changed")
 
 Out = list[Metric | Finding]

@@ -36,6 +36,8 @@ from twin.errors import TwinInputError
 from twin.event_files import Importer, Record
 from twin.events import (
     CORE_EVENTS,
+    DISTRIBUTION_EVENTS,
+    MEMBER_STATE_EVENTS,
     CheckpointIntervalChanged,
     Event,
     GroupCreated,
@@ -90,8 +92,10 @@ from twin.state import (
 
 __all__ = [
     "CORE_EVENTS",
+    "DISTRIBUTION_EVENTS",
     "DOWN",
     "DOWN_ADMIN",
+    "MEMBER_STATE_EVENTS",
     "UP",
     "UPGRADING",
     "ActiveFinding",

@@ -503,6 +503,27 @@ class OpaqueEvent(Event):
         return dict(self.data)
 
 
+MEMBER_STATE_EVENTS: tuple[str, ...] = (
+    "member_added",
+    "member_removed",
+    "member_failed",
+    "member_recovered",
+    "member_admin_changed",
+    "upgrade_started",
+    "upgrade_finished",
+    "upgrade_rolled_back",
+)
+"""Event types that can change which members exist or are UP."""
+
+DISTRIBUTION_EVENTS: tuple[str, ...] = (
+    "group_created",
+    *MEMBER_STATE_EVENTS,
+    "weight_changed",
+    "site_failover",
+    "load_changed",
+)
+"""Event types that can change a member's share of its group's load, or the load itself."""
+
 CORE_EVENTS: tuple[type[Event], ...] = (
     SiteAdded,
     OrchestratorAdded,
