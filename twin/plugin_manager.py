@@ -177,7 +177,7 @@ class TwinPluginManager:
                 info.status, info.error = "blocked", "disabled with --disable-plugin"
                 continue
             try:
-                module = _import_file(f"twin_local_plugins.{name}", path)
+                module = import_plugin_file(f"twin_local_plugins.{name}", path)
             except Exception as exc:
                 self._failed(info, f"{type(exc).__name__}: {exc}", exc)
                 continue
@@ -371,7 +371,8 @@ class TwinPluginManager:
         return [self.infos[k] for k in sorted(self.infos)]
 
 
-def _import_file(module_name: str, path: Path) -> ModuleType:
+def import_plugin_file(module_name: str, path: Path) -> ModuleType:
+    """Import the plugin module at ``path`` as ``module_name`` (for ``--plugins-dir``)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")

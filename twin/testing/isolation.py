@@ -8,14 +8,12 @@ broken plugin fails the test loudly instead of being reported and skipped.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from twin.plugin_manager import PluginInfo, TwinPluginManager
+from twin.plugin_manager import PluginInfo, TwinPluginManager, import_plugin_file
 
 
 def isolated_manager(
@@ -98,14 +96,4 @@ def load_plugin_file(path: str | Path, module_name: str | None = None) -> Module
     """
     path = Path(path)
     name = module_name or f"twin_testing_plugins.{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
+    return import_plugin_file(name, path)
