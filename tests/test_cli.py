@@ -350,3 +350,24 @@ def test_snapshots_are_listed_dropped_and_keyed_by_the_profile(
     dropped = twin("snapshots", db, "--drop")
     assert dropped.code == 0 and "dropped" in dropped.out
     assert twin("snapshots", db).out.strip() == "no snapshots"
+
+
+def test_diff_far_apart_uses_snapshots_and_agrees_with_a_straight_replay(
+    tmp_path: Path, incident: Path
+) -> None:
+    rows = [json.loads(line) for line in incident.read_text().splitlines()]
+    rows += [
+        {"type": "load_changed", "group": 1, "cps": 1000 + n, "cpu_pct": 40 + n % 50}
+        for n in range(140)
+    ]
+    events = write_jsonl(tmp_path / "long.jsonl", rows)
+    db = tmp_path / "long.db"
+    twin("init", db)
+    twin("import", db, events)
+    twin("state", db)  # leaves engine snapshots every 64 events
+    diff = json.loads(twin("diff", db, "5", "150", "--format", "json").out)
+    straight = json.loads(twin("state", events, "--at", "150", "--format", "json").out)
+    # #6..#150: the fixture's loads at #9, #10 and #12, then the added ones at #14..#150.
+    assert diff["events"]["load_changed"] == 3 + 137
+    for row in diff["metrics"]:
+        assert row["b"] == straight["metrics"][row["subject"]][row["metric"]]["value"]
