@@ -216,6 +216,8 @@ def write(
             except TwinInputError as exc:
                 raise exc.located(ne.source, ne.line) from None
             who = ne.actor if ne.actor is not None else actor
+            # hashing.chain_hash, inlined: keeping the previous digest as bytes saves a
+            # bytes.fromhex per event on the bulk-import hot path.
             digest = sha256(
                 prev_raw
                 + canonical(

@@ -14,6 +14,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from journal import Journal
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.sources import Source, open_source
@@ -98,6 +99,18 @@ def open_for_reading(path: str, branch: str | None = None) -> Source:
     label = f"loading {Path(path).name}"
     with progress_bar(label, None) as tick:
         return open_source(path, manager, branch=branch, progress=tick)
+
+
+def open_journal(path: Path, *, plugin_events: bool = True) -> Journal:
+    """Open a journal file (use it in a ``with`` block).
+
+    Args:
+        path: the journal.
+        plugin_events: decode plugins' event types (loads the plugins); commands
+            that never decode events (verify, snapshots) pass False.
+    """
+    registry = settings().manager.event_registry() if plugin_events else None
+    return Journal.open(path, registry=registry)
 
 
 def choose_profile(choice: str | None) -> Profile:

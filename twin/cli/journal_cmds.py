@@ -12,6 +12,7 @@ from twin.cli._common import (
     FORMAT_TABLE_JSONL,
     branch_option,
     open_for_reading,
+    open_journal,
     out,
     progress_bar,
     settings,
@@ -41,12 +42,7 @@ def init_cmd(journal_path: Path, topology: Path | None) -> None:
     manager = settings().manager
     registry = manager.event_registry()
     genesis = read_topology(topology, registry) if topology is not None else []
-    if journal_path.exists():
-        raise TwinInputError(
-            "already exists; choose a new file name or import into it with `twin import`",
-            source=str(journal_path),
-        )
-    journal = Journal.create(journal_path, registry=registry)
+    journal = Journal.create(journal_path, registry=registry)  # refuses an existing file
     try:
         if genesis:
             journal.append(genesis, actor="twin init")
@@ -82,19 +78,18 @@ def import_cmd(
     harmless.
     """
     manager = settings().manager
-    journal = Journal.open(journal_path, registry=manager.event_registry())
-    try:
-        with progress_bar(f"importing {event_file.name}", None) as tick:
-            result = journal.import_file(
-                event_file,
-                branch=branch,
-                expect_head=expect_head,
-                allow_unknown=allow_unknown,
-                importers=manager.importers(),
-                progress=tick,
-            )
-    finally:
-        journal.close()
+    with (
+        open_journal(journal_path) as journal,
+        progress_bar(f"importing {event_file.name}", None) as tick,
+    ):
+        result = journal.import_file(
+            event_file,
+            branch=branch,
+            expect_head=expect_head,
+            allow_unknown=allow_unknown,
+            importers=manager.importers(),
+            progress=tick,
+        )
     where = f" on branch {branch}" if branch else ""
     if result.appended:
         msg = f"imported {result.appended} events (#{result.first_seq}–#{result.last_seq}){where}"
@@ -165,11 +160,8 @@ def append_cmd(
         # One event from the command line: no file and no line to name.
         raise TwinInputError(exc.problem, field=exc.field, value=exc.value) from None
     new = attrs.evolve(new, line=None)
-    journal = Journal.open(journal_path, registry=registry)
-    try:
+    with open_journal(journal_path) as journal:
         result = journal.append([new], branch=branch, expect_head=expect_head)
-    finally:
-        journal.close()
     out().print(f"appended #{result.last_seq} {event_type}")
 
 
@@ -229,9 +221,7 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
     A branch shares the journal up to N and then has events of its own;
     select it elsewhere with --branch NAME. The main line never changes.
     """
-    manager = settings().manager
-    journal = Journal.open(journal_path, registry=manager.event_registry())
-    try:
+    with open_journal(journal_path) as journal:
         if name is None:
             console = out()
             branches = journal.branches()
@@ -244,8 +234,6 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
             return
         fork = journal.head(branch=parent) if at is None else at
         info = journal.create_branch(name, at=fork, parent=parent)
-    finally:
-        journal.close()
     out().print(
         f"branch {info.name} forks {info.parent or 'main'} at #{info.fork_seq}; "
         f"use --branch {info.name}"
@@ -257,14 +245,10 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
 @branch_option
 def verify_cmd(journal_path: Path, branch: str | None) -> None:
     """Check the hash chain; name the first bad seq (exit 1) if it is broken."""
-    manager = settings().manager
-    journal = Journal.open(journal_path, registry=manager.event_registry())
-    try:
+    with open_journal(journal_path, plugin_events=False) as journal:
         total = journal.head(branch=branch)
         with progress_bar("verifying", total) as tick:
             result = journal.verify(branch=branch, progress=tick)
-    finally:
-        journal.close()
     if not result.ok:
         raise CheckFailed(
             f"verify FAILED at seq {result.first_bad_seq}: {result.problem} "
@@ -284,15 +268,11 @@ def snapshots_cmd(journal_path: Path, drop: bool) -> None:
     code version, the profile and the installed rules, and never change the
     events. Drop them to reclaim space or to rule them out.
     """
-    journal = Journal.open(journal_path, registry=settings().manager.event_registry())
-    try:
+    with open_journal(journal_path, plugin_events=False) as journal:
         if drop:
-            count = journal.drop_snapshots()
-            out().print(f"dropped {count} snapshots")
+            out().print(f"dropped {journal.drop_snapshots()} snapshots")
             return
         summary = journal.snapshot_summary()
-    finally:
-        journal.close()
     if not summary:
         out().print("no snapshots")
     for key, count, size in summary:
