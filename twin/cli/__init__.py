@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from twin import __version__
-from twin.cli import demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
+from twin.cli import bisect_cmd, demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
 from twin.cli._common import Settings, err
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, TwinInputError
@@ -32,6 +32,7 @@ class TwinGroup(click.Group):
         "run",
         "state",
         "diff",
+        "bisect",
         "branch",
         "verify",
         "snapshots",
@@ -92,7 +93,7 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     ctx.obj = given
 
 
-for module in (demo, tui_cmd, journal_cmds, replay_cmds, plugin_cmds):
+for module in (demo, tui_cmd, journal_cmds, replay_cmds, bisect_cmd, plugin_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 
