@@ -7,19 +7,30 @@ engine uses ``engine:<code-version>:<fingerprint>``); the journal itself owns
 that owns its seq (``''`` for the main line), so a branch also finds its
 parent's snapshots up to the fork point. Dropping snapshots never loses
 anything: they are rebuilt by replaying the events.
+
+Snapshots are plain data and sealed (:mod:`journal.cache_seal`): the table is
+outside the hash chain and a journal may come from a stranger, so a blob is
+only ever read back if this user's twin wrote it for that very row, and what
+it holds is data (compressed JSON), validated when loaded — never code. A row
+that does not open is passed over for an older one, and rebuilt.
 """
 
 from __future__ import annotations
 
 import contextlib
-import pickle
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+import orjson
+
 import twin
 from journal.branches import Segment, segment_of
+from journal.cache_seal import seal, unseal
 from journal.schema import BUSY_TIMEOUT_S, utc_now
+from twin.snapshot_codec import compress, decompress
 from twin.state import TwinState
+from twin.state_data import from_canonical
 
 SNAPSHOT_EVERY = 1000
 """The reducer state is snapshotted at every seq that is a multiple of this.
@@ -28,7 +39,7 @@ From the seek budget: the reducer folds ~30 k events/s with 12-member groups, so
 reaching any seq replays at most ~1,000 events (~30 ms) after a ~10 KB restore.
 """
 
-STATE_FOLD_REVISION = 2
+STATE_FOLD_REVISION = 3
 """Bump when the reducer's behaviour or :class:`~twin.state.TwinState`'s layout changes."""
 
 STATE_KEY = f"state:{twin.__version__}+{STATE_FOLD_REVISION}"
@@ -51,8 +62,12 @@ def owner(view: Sequence[Segment], seq: int) -> str | None:
     return seg.branch or ""
 
 
+def _context(key: str, branch: str, seq: int) -> str:
+    return f"{key}\x00{branch}\x00{seq}"
+
+
 def row(view: Sequence[Segment], key: str, seq: int, blob: bytes, digest: str) -> SnapshotRow:
-    """A snapshot row for ``seq`` of this view.
+    """A snapshot row for ``seq`` of this view, its blob sealed for that row.
 
     Raises:
         ValueError: ``seq`` is not in the view.
@@ -60,7 +75,7 @@ def row(view: Sequence[Segment], key: str, seq: int, blob: bytes, digest: str) -
     branch = owner(view, seq)
     if branch is None:
         raise ValueError(f"seq {seq} is not in this view")
-    return (key, branch, seq, digest, blob, utc_now())
+    return (key, branch, seq, digest, seal(_context(key, branch, seq), blob), utc_now())
 
 
 def insert(conn: sqlite3.Connection, rows: Iterable[SnapshotRow]) -> None:
@@ -97,22 +112,33 @@ def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
 def load(
     conn: sqlite3.Connection, view: Sequence[Segment], key: str, at_or_before: int
 ) -> tuple[int, bytes, str] | None:
-    """The newest snapshot of ``key`` in this view with seq <= ``at_or_before``.
+    """The newest snapshot of ``key`` in this view with seq <= ``at_or_before`` that opens.
+
+    Rows whose seal does not open (written elsewhere, edited, moved, or not a
+    blob at all) are passed over, as if they were absent.
 
     Returns:
-        ``(seq, blob, digest)``, or None.
+        ``(seq, blob, digest)`` with the blob unsealed, or None.
     """
     for seg in reversed(view):
         hi = min(seg.hi, at_or_before)
-        if hi < seg.lo:
-            continue
-        found = conn.execute(
-            "SELECT seq, blob, digest FROM snapshots WHERE key = ? AND branch = ? "
-            "AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
-            (key, seg.branch or "", seg.lo, hi),
-        ).fetchone()
-        if found is not None:
-            return int(found[0]), bytes(found[1]), str(found[2])
+        branch = seg.branch or ""
+        while hi >= seg.lo:
+            found = conn.execute(
+                "SELECT seq, blob, digest FROM snapshots WHERE key = ? AND branch = ? "
+                "AND seq BETWEEN ? AND ? ORDER BY seq DESC LIMIT 1",
+                (key, branch, seg.lo, hi),
+            ).fetchone()
+            if found is None:
+                break
+            seq, blob, digest = found
+            if isinstance(seq, int) and isinstance(blob, bytes) and isinstance(digest, str):
+                payload = unseal(_context(key, branch, seq), blob)
+                if payload is not None:
+                    return seq, payload, digest
+            if not isinstance(seq, int):
+                break
+            hi = seq - 1
     return None
 
 
@@ -137,22 +163,24 @@ def drop(conn: sqlite3.Connection, key: str | None) -> int:
 
 
 def encode_state(state: TwinState) -> tuple[bytes, str]:
-    """A reducer state as a snapshot: ``(pickle blob, state digest)``."""
-    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), state.digest()
+    """A reducer state as a snapshot: ``(compressed JSON of its canonical data, digest)``."""
+    canonical = state.to_canonical()
+    data = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    # The same bytes TwinState.digest() hashes, so the digest costs no second encoding.
+    return compress(data), hashlib.sha256(data).hexdigest()
 
 
 def decode_state(blob: bytes, digest: str) -> TwinState | None:
-    """The state in a snapshot blob, or None if it cannot be restored or is not what it claims."""
+    """The state in a snapshot blob, or None if it is not valid state data or not what it claims.
+
+    The blob is data: decompressed, parsed as JSON and rebuilt into a graph by
+    :func:`twin.state_data.from_canonical`, which validates it like any input.
+    """
     try:
-        state = pickle.loads(blob)  # the journal's own cache, written by encode_state
-    except Exception:
-        return None
-    if not isinstance(state, TwinState):
-        return None
-    try:
+        state = from_canonical(orjson.loads(decompress(blob)))
         if state.digest() != digest:
             return None
-    except Exception:
+    except (ValueError, KeyError, TypeError):
         return None
     return state
 
@@ -162,7 +190,7 @@ def newest_state(
 ) -> TwinState | None:
     """The newest restorable reducer-state snapshot with ``above < seq <= at_or_before``.
 
-    A snapshot that fails to unpickle (or whose digest does not match) is passed
+    A snapshot that does not open, validate or match its digest is passed
     over for the next older one.
 
     Returns:

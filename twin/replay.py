@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from journal import Journal
-from twin import __version__
+from twin import __version__, snapshot_codec
 from twin.engine import Engine
 from twin.errors import TwinInputError
 from twin.frames import Frame
@@ -56,7 +56,7 @@ class Replay:
         self.branch = branch
         self.snapshot_every = snapshot_every
         self.use_snapshots = use_snapshots
-        self.key = f"engine:{__version__}:{manager.fingerprint(profile)}"
+        self.key = f"engine:{__version__}+{snapshot_codec.FORMAT}:{manager.fingerprint(profile)}"
         self.engine = manager.build_engine(profile)
 
     def head(self) -> int:

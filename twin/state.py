@@ -71,14 +71,6 @@ class TwinState:
         # Derived, never part of the digest: group -> members with their load shares.
         self.distribution_cache: dict[int, Any] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["distribution_cache"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
     # -- queries ---------------------------------------------------------------------------
 
     @property
@@ -161,14 +153,19 @@ class TwinState:
         return [self.links[k] for k in sorted(self.links) if self.links[k]["kind"] == kind]
 
     def links_at(self, subject: str) -> list[dict[str, Any]]:
-        """The links with one end at ``subject`` (e.g. ``member:1_01``)."""
+        """The links with one end at ``subject`` (e.g. ``member:1_01``), in id order.
+
+        In id order rather than the graph's insertion order, so that a state
+        rebuilt from a snapshot lists them exactly as a replay from scratch does.
+        """
         if subject not in self.graph:
             return []
-        return [
+        found = [
             data
             for _a, _b, data in self.graph.edges(subject, data=True)
             if data.get("kind") != "member_of"
         ]
+        return sorted(found, key=lambda link: str(link["id"]))
 
     # -- identity --------------------------------------------------------------------------
 
@@ -208,6 +205,19 @@ class TwinState:
         return hashlib.sha256(blob).hexdigest()
 
     def node_link_data(self) -> dict[str, Any]:
-        """The topology as node-link data (``twin state --format json``'s ``topology``)."""
+        """The topology as node-link data (``twin state --format json``'s ``topology``).
+
+        Nodes, links and their attributes in a canonical order (not the graph's
+        insertion order), so the output is the same whether the state was
+        replayed from the first event or rebuilt from a snapshot.
+        """
         data: dict[str, Any] = nx.node_link_data(self.graph, edges="links")
+        data["nodes"] = sorted(
+            ({k: node[k] for k in sorted(node)} for node in data["nodes"]),
+            key=lambda node: str(node["id"]),
+        )
+        data["links"] = sorted(
+            ({k: link[k] for k in sorted(link)} for link in data["links"]),
+            key=lambda link: (str(link["key"]), str(link["source"]), str(link["target"])),
+        )
         return data
