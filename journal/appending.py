@@ -9,7 +9,8 @@ An append runs in two phases:
    before the head is read): check the expected head, skip events whose id is
    already in the view, fold the reducer state at the head and apply every new
    event to it (which refuses unknown ids, duplicates and impossible
-   transitions), chain the hashes, insert every row with one ``executemany``
+   transitions; a group load gets the ``serving`` count it was measured on,
+   see :mod:`twin.demand`), chain the hashes, insert every row with one ``executemany``
    and commit. Any error rolls the whole transaction back.
 """
 
@@ -28,9 +29,10 @@ from journal.hashing import GENESIS_HASH, canonical_bytes, encode_data
 from journal.ids import new_event_ids
 from journal.results import AppendResult
 from journal.schema import EVENT_COLUMNS, utc_now
+from twin.demand import with_serving
 from twin.errors import ConflictError, TwinInputError
 from twin.event_files import NewEvent
-from twin.events import EventRegistry, OpaqueEvent
+from twin.events import EventRegistry, LoadChanged, OpaqueEvent
 from twin.reducer import apply
 from twin.state import TwinState
 
@@ -211,8 +213,16 @@ def write(
                     continue
                 seen.add(eid)
             seq += 1
+            event = ne.event
+            data = item.data
+            if type(event) is LoadChanged and event.serving is None:
+                # Group load is demand (twin.demand): record what it was measured on.
+                recorded_event = with_serving(state, event)
+                if recorded_event is not event:
+                    event = recorded_event
+                    data = encode_data(event.to_data()).decode("utf-8")
             try:
-                apply(state, ne.event, seq=seq, occurred_at=occ)
+                apply(state, event, seq=seq, occurred_at=occ)
             except TwinInputError as exc:
                 raise exc.located(ne.source, ne.line) from None
             who = ne.actor if ne.actor is not None else actor
@@ -231,7 +241,7 @@ def write(
                     ne.reason,
                     ne.correlation_id,
                     ne.causation_id,
-                    item.data,
+                    data,
                     prev_hash,
                 )
             ).digest()
@@ -247,7 +257,7 @@ def write(
                 ne.reason,
                 ne.correlation_id,
                 ne.causation_id,
-                item.data,
+                data,
                 prev_hash,
                 new_hash,
             )

@@ -215,7 +215,12 @@ def every_core_event() -> list[Event]:
         ev.LinkFailed(link="sync-1"),
         ev.LinkRestored(link="sync-1"),
         ev.LoadChanged(
-            group=1, connections=400_000, cps=15_000.5, cpu_pct=62.0, throughput_gbps=8.25
+            group=1,
+            connections=400_000,
+            cps=15_000.5,
+            cpu_pct=62.0,
+            throughput_gbps=8.25,
+            serving=2,  # 1_01 and 1_02 serve at site 1, the ACTIVE one
         ),
         ev.LoadChanged(member="1_01", cpu_pct=30.0),
         ev.WeightChanged(member="1_02", weight=200),

@@ -355,7 +355,14 @@ class LinkRestored(Event):
 
 @attrs.frozen(kw_only=True)
 class LoadChanged(Event):
-    """Offered load, for one member or for a whole group (spread over UP members by weight)."""
+    """Offered load, for one member or for a whole group (spread over UP members by weight).
+
+    A group load is demand: ``connections``, ``cps`` and ``throughput_gbps`` are the
+    group's totals, and ``cpu_pct`` is the mean CPU over the ``serving`` members it
+    was measured on. The twin fills ``serving`` when it records a group load; without
+    it (events recorded before it existed) the members serving at that event are meant.
+    See docs/events.md, "Group load is demand".
+    """
 
     event_type: ClassVar[str] = "load_changed"
     member: str | None = _field("str", default=None, doc="member id (or group)")
@@ -368,11 +375,23 @@ class LoadChanged(Event):
     throughput_gbps: float | None = _field(
         "float", default=None, checks=[_non_negative], doc="offered throughput"
     )
+    serving: int | None = _field(
+        "int",
+        default=None,
+        checks=[_positive],
+        doc="members serving when a group load was measured (filled by the twin)",
+    )
 
     def __attrs_post_init__(self) -> None:
         if (self.member is None) == (self.group is None):
             raise EventDataError(
                 "give exactly one of member or group", field="member", value=self.member
+            )
+        if self.serving is not None and self.group is None:
+            raise EventDataError(
+                "serving describes a group load; a member's own sample has no serving count",
+                field="serving",
+                value=self.serving,
             )
         if all(getattr(self, name) is None for name in LOAD_FIELDS):
             raise EventDataError(

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from twin import events as ev
+from twin.demand import cpu_work
 from twin.errors import InvalidEventError
 from twin.state import (
     DOWN,
@@ -422,13 +423,9 @@ def _load_changed(state: TwinState, e: ev.LoadChanged, ch: Changes) -> None:
                 offered[key] = float(values[key])
         _set(ch, f"group:{e.group}", group, "offered", offered)
         if "cpu_pct" in values:
-            # Carry CPU as work: the mean CPU of the members serving now is cpu_pct, and
-            # each member's CPU is work x its share / its cores (see redistribute).
-            shares, serving = state.distribution(e.group)
-            per_core_share = sum(share / m["cores"] for m, share in shares if share > 0)
-            work = 0.0
-            if serving and per_core_share > 0:
-                work = float(values["cpu_pct"]) * serving / per_core_share
+            # Carry CPU as work (group load is demand, see twin.demand): cpu_pct was the
+            # mean over `serving` members; each member's CPU is work x share / cores.
+            work = cpu_work(state, e.group, float(values["cpu_pct"]), e.serving)
             _set(ch, f"group:{e.group}", group, "cpu_work", work)
         redistribute(state, e.group, ch)
     else:
