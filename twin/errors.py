@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twin.textsafe import safe_text
+
 
 class TwinError(Exception):
     """Base class of the twin's own errors."""
@@ -52,14 +54,18 @@ class TwinInputError(TwinError):
         )
 
     def one_line(self) -> str:
-        """``file:line: field: problem`` with the parts that are known."""
+        """``file:line: field: problem`` with the parts that are known.
+
+        Text from the input (a file name, a field, a value) is shown escaped
+        (:func:`~twin.textsafe.safe_text`), so the line is safe on a terminal.
+        """
         where = ""
         if self.source:
             where = f"{self.source}:{self.line}: " if self.line is not None else f"{self.source}: "
         elif self.line is not None:
             where = f"line {self.line}: "
         field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.problem}"
+        return safe_text(f"{where}{field}{self.problem}")
 
 
 class EventDataError(TwinInputError):

@@ -24,6 +24,7 @@ import orjson
 
 from twin.errors import TwinInputError
 from twin.events import Event, EventRegistry
+from twin.textsafe import first_unsafe
 
 ENVELOPE_KEYS = (
     "ts",
@@ -196,6 +197,39 @@ def importer_for(path: Path, extra: Sequence[Importer] = ()) -> Importer:
     )
 
 
+TEXT_KEYS = ("actor", "reason", "correlation_id", "causation_id", "event_id")
+"""Envelope keys whose values are text."""
+
+ID_KEYS = frozenset({"correlation_id", "causation_id", "event_id"})
+"""Envelope keys that are ids: whole numbers are taken as their digits; no control characters."""
+
+
+def _envelope_text(key: str, value: Any) -> str | None:
+    """An envelope text field as given, or a one-line refusal naming it.
+
+    Raises:
+        TwinInputError: not a string (ids may also be whole numbers), or an id
+            with a control or invisible character.
+    """
+    if value is None:
+        return None
+    if key in ID_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        kinds = "a string or a whole number" if key in ID_KEYS else "a string"
+        raise TwinInputError(f"must be {kinds} (got {value!r})", field=key, value=value)
+    if key in ID_KEYS:
+        found = first_unsafe(value)
+        if found is not None:
+            raise TwinInputError(
+                f"must not contain control, bidi or invisible characters "
+                f"(found U+{ord(found):04X}; got {value!r})",
+                field=key,
+                value=value,
+            )
+    return value
+
+
 def to_new_event(
     record: Record,
     registry: EventRegistry,
@@ -225,12 +259,7 @@ def to_new_event(
                 "give ts or occurred_at, not both", field="occurred_at", value=occurred
             )
         event = registry.decode(event_type, fields, coerce=record.text, allow_unknown=allow_unknown)
-        text_fields: dict[str, str | None] = {}
-        for key in ("actor", "reason", "correlation_id", "causation_id", "event_id"):
-            value = envelope.get(key)
-            if value is not None and not isinstance(value, str):
-                value = str(value)
-            text_fields[key] = value
+        text_fields = {key: _envelope_text(key, envelope.get(key)) for key in TEXT_KEYS}
         return NewEvent(
             event=event,
             type=event_type,

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from twin.errors import EventDataError, UnknownEventTypeError
+from twin.textsafe import first_unsafe
 
 MEMBER_ID = re.compile(r"^([1-9][0-9]*)_([0-9]+)$")
 LINK_KINDS = ("downlink", "uplink", "sync", "site", "mgmt")
@@ -124,8 +125,19 @@ def _site(_name: str, value: Any) -> str | None:
 
 
 def _member_id(_name: str, value: Any) -> str | None:
-    if not MEMBER_ID.match(value):
+    if not MEMBER_ID.fullmatch(value):
         return "must be a member id of the form <site>_<n>, e.g. 1_01"
+    return None
+
+
+def _ident(_name: str, value: Any) -> str | None:
+    """Ids are shown everywhere and compared exactly: no control or invisible characters."""
+    found = first_unsafe(value)
+    if found is not None:
+        return (
+            f"must not contain control, bidi or invisible characters "
+            f"(found U+{ord(found):04X} at position {value.index(found)})"
+        )
     return None
 
 
@@ -192,7 +204,7 @@ class OrchestratorAdded(Event):
     """An orchestrator (MHO) at a site."""
 
     event_type: ClassVar[str] = "orchestrator_added"
-    orchestrator: str = _field("str", doc="orchestrator id")
+    orchestrator: str = _field("str", checks=[_ident], doc="orchestrator id")
     site: int = _field("int", checks=[_site], doc="site number")
     model: str = _field("str", default="MHO-140", doc="orchestrator model")
 
@@ -206,7 +218,7 @@ class OrchestratorFailed(Event):
     """An orchestrator stops; its links carry nothing."""
 
     event_type: ClassVar[str] = "orchestrator_failed"
-    orchestrator: str = _field("str", doc="orchestrator id")
+    orchestrator: str = _field("str", checks=[_ident], doc="orchestrator id")
 
     @property
     def subject(self) -> str:
@@ -218,7 +230,7 @@ class OrchestratorRecovered(Event):
     """A failed orchestrator is back."""
 
     event_type: ClassVar[str] = "orchestrator_recovered"
-    orchestrator: str = _field("str", doc="orchestrator id")
+    orchestrator: str = _field("str", checks=[_ident], doc="orchestrator id")
 
     @property
     def subject(self) -> str:
@@ -244,7 +256,7 @@ class MemberAdded(Event):
     """A Security Group Member joins its group, state UP."""
 
     event_type: ClassVar[str] = "member_added"
-    member: str = _field("str", checks=[_member_id], doc="member id <site>_<n>")
+    member: str = _field("str", checks=[_ident, _member_id], doc="member id <site>_<n>")
     group: int = _field("int", checks=[_positive], doc="group number")
     site: int = _field("int", checks=[_site], doc="site number")
     model: str | None = _field("str", default=None, doc="appliance model")
@@ -261,7 +273,7 @@ class MemberAdded(Event):
     blades: tuple[str, ...] | None = _field("list", default=None, doc="enabled blades")
 
     def __attrs_post_init__(self) -> None:
-        match = MEMBER_ID.match(self.member)
+        match = MEMBER_ID.fullmatch(self.member)
         if match and int(match.group(1)) != self.site:
             raise EventDataError(
                 f"member {self.member} is named for site {match.group(1)} "
@@ -278,7 +290,7 @@ class MemberRemoved(Event):
     """A member leaves its group."""
 
     event_type: ClassVar[str] = "member_removed"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     subject = property(_member_subject)
 
 
@@ -287,7 +299,7 @@ class MemberFailed(Event):
     """A member goes DOWN through a fault."""
 
     event_type: ClassVar[str] = "member_failed"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     cause: str | None = _field("str", default=None, doc="e.g. pnote:Interface Active Check")
     subject = property(_member_subject)
 
@@ -297,7 +309,7 @@ class MemberRecovered(Event):
     """A faulted member is back UP (unless it is also admin DOWN)."""
 
     event_type: ClassVar[str] = "member_recovered"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     subject = property(_member_subject)
 
 
@@ -306,7 +318,7 @@ class MemberAdminChanged(Event):
     """An operator puts a member admin DOWN, or back UP (which cannot lift a fault)."""
 
     event_type: ClassVar[str] = "member_admin_changed"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     up: bool = _field("bool", doc="true = admin UP")
     subject = property(_member_subject)
 
@@ -316,9 +328,9 @@ class LinkAdded(Event):
     """An edge of the graph: downlink, uplink, sync, site or management link."""
 
     event_type: ClassVar[str] = "link_added"
-    link: str = _field("str", doc="link id")
-    a: str = _field("str", doc="one end: a member, orchestrator or site:N")
-    b: str = _field("str", doc="other end")
+    link: str = _field("str", checks=[_ident], doc="link id")
+    a: str = _field("str", checks=[_ident], doc="one end: a member, orchestrator or site:N")
+    b: str = _field("str", checks=[_ident], doc="other end")
     kind: str = _field("str", checks=[_one_of(LINK_KINDS)], doc="link kind")
     gbps: float = _field("float", default=10.0, checks=[_positive], doc="link speed")
     dedicated: bool = _field("bool", default=True, doc="not shared with other traffic")
@@ -334,7 +346,7 @@ class LinkFailed(Event):
     """A link goes down."""
 
     event_type: ClassVar[str] = "link_failed"
-    link: str = _field("str", doc="link id")
+    link: str = _field("str", checks=[_ident], doc="link id")
 
     @property
     def subject(self) -> str:
@@ -346,7 +358,7 @@ class LinkRestored(Event):
     """A failed link is back up."""
 
     event_type: ClassVar[str] = "link_restored"
-    link: str = _field("str", doc="link id")
+    link: str = _field("str", checks=[_ident], doc="link id")
 
     @property
     def subject(self) -> str:
@@ -365,7 +377,7 @@ class LoadChanged(Event):
     """
 
     event_type: ClassVar[str] = "load_changed"
-    member: str | None = _field("str", default=None, doc="member id (or group)")
+    member: str | None = _field("str", default=None, checks=[_ident], doc="member id (or group)")
     group: int | None = _field("int", default=None, doc="group number (or member)")
     connections: int | None = _field(
         "int", default=None, checks=[_non_negative], doc="concurrent connections"
@@ -412,7 +424,7 @@ class WeightChanged(Event):
     """A member's distribution weight (0..512)."""
 
     event_type: ClassVar[str] = "weight_changed"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     weight: int = _field("int", checks=[_weight], doc="0..512")
     subject = property(_member_subject)
 
@@ -422,7 +434,7 @@ class UpgradeStarted(Event):
     """A member leaves service to be upgraded (UPGRADING)."""
 
     event_type: ClassVar[str] = "upgrade_started"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     to_version: str = _field("str", doc="target version")
     subject = property(_member_subject)
 
@@ -432,7 +444,7 @@ class UpgradeFinished(Event):
     """An upgraded member is back UP on ``version``."""
 
     event_type: ClassVar[str] = "upgrade_finished"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     version: str = _field("str", doc="version now running")
     subject = property(_member_subject)
 
@@ -442,7 +454,7 @@ class UpgradeRolledBack(Event):
     """A member goes back UP on its previous version."""
 
     event_type: ClassVar[str] = "upgrade_rolled_back"
-    member: str = _field("str", doc="member id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     subject = property(_member_subject)
 
 
@@ -451,8 +463,8 @@ class VsCreated(Event):
     """A Virtual System's memory on a member."""
 
     event_type: ClassVar[str] = "vs_created"
-    vs: str = _field("str", doc="virtual system id")
-    member: str = _field("str", doc="member id")
+    vs: str = _field("str", checks=[_ident], doc="virtual system id")
+    member: str = _field("str", checks=[_ident], doc="member id")
     memory_gb: float = _field("float", checks=[_positive], doc="memory it takes")
     subject = property(_member_subject)
 
@@ -462,7 +474,7 @@ class VsRemoved(Event):
     """A Virtual System is removed; its memory is freed (fragmenting)."""
 
     event_type: ClassVar[str] = "vs_removed"
-    vs: str = _field("str", doc="virtual system id")
+    vs: str = _field("str", checks=[_ident], doc="virtual system id")
 
     @property
     def subject(self) -> str:

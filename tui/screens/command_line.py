@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from twin.textsafe import safe_text
 
 #: Runs a command; returns an error message, or None when it was done.
 Runner = Callable[[str], "str | None"]
@@ -64,7 +67,7 @@ class CommandLine(ModalScreen[None]):
                 self.dismiss(None)
             return
         event.input.add_class("-error")
-        self.query_one("#command-error", Label).update(f"✖ {problem}")
+        self.query_one("#command-error", Label).update(Text(f"✖ {safe_text(problem)}"))
 
     def action_close(self) -> None:
         """Close without running anything."""

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.timeline_data import Row
+from twin.textsafe import safe_text
 
 #: Journals longer than this are shown as a window of rows around the cursor.
 WINDOW = 4000
@@ -71,8 +72,8 @@ class EventsTable(DataTable[str | Text]):
                 str(row.seq),
                 _time(row.occurred_at),
                 _dt(row.dt),
-                row.type,
-                subject,
+                Text(safe_text(row.type)),
+                Text(safe_text(subject)),
                 flag,
                 key=str(row.seq),
             )

@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 
 from tui.timeline_data import SEVERITY_GLYPH
 from twin.rules import ActiveFinding
+from twin.textsafe import safe_text
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
@@ -34,8 +35,8 @@ class FindingsTable(DataTable[str | Text]):
             sev = f.severity.value
             self.add_row(
                 Text(SEVERITY_GLYPH[sev], style=STYLE[sev]),
-                f.rule,
-                f.subject,
+                Text(safe_text(f.rule)),
+                Text(safe_text(f.subject)),
                 f"#{active.since}",
-                f.message,
+                Text(safe_text(f.message)),
             )

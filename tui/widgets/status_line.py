@@ -6,6 +6,12 @@ from rich.markup import escape
 from textual.widgets import Static
 
 from tui.timeline_data import Row
+from twin.textsafe import safe_text
+
+
+def _shown(value: str) -> str:
+    """Text from data inside markup: terminal-safe and markup-escaped."""
+    return escape(safe_text(value))
 
 
 class StatusLine(Static):
@@ -29,7 +35,7 @@ class StatusLine(Static):
         marks: dict[str, int] | None = None,
     ) -> None:
         """Render the status for ``row`` (None: nothing loaded yet)."""
-        parts = [f"[reverse b] REPLAY [/] {escape(label)}"]
+        parts = [f"[reverse b] REPLAY [/] {_shown(label)}"]
         if row is None:
             parts.append(f"#0/{total}")
         else:
@@ -37,8 +43,8 @@ class StatusLine(Static):
             parts += [
                 f"[b]#{row.seq}/{total}[/b]",
                 f"[red]✖{errors}[/] [yellow]⚠{warnings}[/] [bright_blue]ℹ{infos}[/]",
-                escape(row.occurred_at.replace("T", " ").removesuffix("Z")),
-                f"[cyan]{escape(row.type)}[/] {escape(row.subject)}",
+                _shown(row.occurred_at.replace("T", " ").removesuffix("Z")),
+                f"[cyan]{_shown(row.type)}[/] {_shown(row.subject)}",
             ]
         if marks:
             parts.append(" ".join(f"{k}:#{v}" for k, v in sorted(marks.items())))

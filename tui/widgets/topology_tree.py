@@ -7,12 +7,13 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tui.topology_view import Node
+from twin.textsafe import safe_text
 
 STYLE = {"✖": "bold red", "◐": "yellow", "○": "dim", "●": "green", "⇄": "green"}
 
 
 def _label(node: Node) -> Text:
-    text = Text(node.label)
+    text = Text(safe_text(node.label))
     glyph = node.label[:1]
     if glyph in STYLE:
         text.stylize(STYLE[glyph], 0, 1)

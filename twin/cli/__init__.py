@@ -7,6 +7,7 @@ error in strict mode.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import click
 
 from twin import __version__
 from twin.cli import bisect_cmd, demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
-from twin.cli._common import Settings, err
+from twin.cli._common import Settings, err, shown
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, TwinInputError
+from twin.textsafe import safe_text
 
 
 class TwinGroup(click.Group):
@@ -125,7 +127,14 @@ def _add_plugin_commands(settings: Settings) -> None:
     try:
         settings.manager.add_commands(cli)
     except PluginError as exc:
-        err().print(f"twin: {exc}")
+        err().print(f"twin: {shown(exc)}")
+
+
+def _show_click_error(exc: click.ClickException) -> None:
+    """click's own message (usage errors echo what was typed), made terminal-safe."""
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    click.echo(safe_text(buffer.getvalue().rstrip("\n"), keep_newlines=True), err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,20 +150,20 @@ def main(argv: list[str] | None = None) -> None:
         err().print("twin: aborted")
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        _show_click_error(exc)
         sys.exit(exc.exit_code)
     except TwinInputError as exc:
         click.echo(f"twin: error: {exc.one_line()}", err=True)
         sys.exit(2)
     except ConflictError as exc:
-        click.echo(f"twin: {exc}", err=True)
+        click.echo(f"twin: {safe_text(exc)}", err=True)
         sys.exit(1)
     except CheckFailed as exc:
         if str(exc):
-            click.echo(f"twin: {exc}", err=True)
+            click.echo(f"twin: {safe_text(exc)}", err=True)
         sys.exit(1)
     except PluginError as exc:
-        click.echo(f"twin: plugin error: {exc}", err=True)
+        click.echo(f"twin: plugin error: {safe_text(exc)}", err=True)
         sys.exit(3)
     except BrokenPipeError:
         sys.stderr.close()

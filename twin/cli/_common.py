@@ -12,12 +12,14 @@ import attrs
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from journal import Journal
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.sources import Source, open_source
+from twin.textsafe import safe_json, safe_text
 
 FORMAT_TABLE_JSONL = click.Choice(["table", "jsonl"])
 FORMAT_TABLE_JSON = click.Choice(["table", "json"])
@@ -51,24 +53,42 @@ def settings() -> Settings:
 
 
 def out() -> Console:
-    """Console for human output on stdout."""
-    return Console(highlight=False, soft_wrap=True)
+    """Console for human output on stdout.
+
+    Data never goes through Rich markup (or emoji codes): print it with
+    :func:`say`, as ``rich.text.Text(safe_text(...))``, or inside markup as
+    :func:`shown`.
+    """
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def err() -> Console:
-    """Console for messages on stderr."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    """Console for messages on stderr (the same rules as :func:`out`)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def shown(value: object) -> str:
+    """Text from data, safe to put inside a Rich markup string (terminal-safe and escaped)."""
+    return escape(safe_text(value))
+
+
+def say(text: object, console: Console | None = None) -> None:
+    """Print a line built from data: terminal-safe, never read as markup."""
+    (console or out()).print(safe_text(text), markup=False)
 
 
 def write_json_line(data: Any) -> None:
-    """One compact JSON object per line on stdout (the machine contract)."""
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n")
+    """One compact JSON object per line on stdout (the machine contract).
+
+    Characters a terminal would act on are written as ``\\uXXXX`` escapes (same values).
+    """
+    sys.stdout.buffer.write(safe_json(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)) + b"\n")
 
 
 def write_json(data: Any) -> None:
-    """A pretty JSON document on stdout."""
+    """A pretty JSON document on stdout (terminal-safe like :func:`write_json_line`)."""
     sys.stdout.buffer.write(
-        orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+        safe_json(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)) + b"\n"
     )
     sys.stdout.flush()
 
@@ -89,7 +109,7 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(shown(label), total=total)
         yield lambda done: bar.update(task, completed=done)
 
 

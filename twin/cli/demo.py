@@ -19,14 +19,16 @@ from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 import twin
-from twin.cli._common import choose_profile, out, settings
+from twin.cli._common import choose_profile, out, say, settings, shown
 from twin.cli.replay_cmds import GLYPH, _finding_line, _print_state
 from twin.frames import Frame
 from twin.replay import Replay
 from twin.sources import open_source
 from twin.state import member_sort_key
+from twin.textsafe import safe_text
 
 INCIDENT = "incident-0412.jsonl"
 
@@ -47,7 +49,8 @@ def _view(label: str, frame: Frame, head: int) -> Group:
     for f in frame.findings:
         counts[f.finding.severity.value] += 1
     status = (
-        f"[bold]REPLAY[/] {label}  #{env.seq}/{head}  {env.occurred_at}  [cyan]{env.type}[/]  "
+        f"[bold]REPLAY[/] {shown(label)}  #{env.seq}/{head}  {shown(env.occurred_at)}  "
+        f"[cyan]{shown(env.type)}[/]  "
         f"✖{counts['error']} ⚠{counts['warning']} ℹ{counts['info']}"
     )
     metrics = Table.grid(padding=(0, 2))
@@ -67,7 +70,7 @@ def _view(label: str, frame: Frame, head: int) -> Group:
             metrics.add_row(name, f"{m.value:.3g}{band}")
     findings = Table.grid()
     for active in frame.findings[:12]:
-        findings.add_row(_finding_line(active))
+        findings.add_row(Text(_finding_line(active)))
     if len(frame.findings) > 12:
         findings.add_row(f"… {len(frame.findings) - 12} more")
     return Group(
@@ -85,7 +88,9 @@ def _members_table(replay: Replay) -> Table:
     for member_id in sorted(state.members, key=member_sort_key):
         m = state.members[member_id]
         table.add_row(
-            member_id, m["state"], m["version"], f"{m['cpu_pct']:.0f}", f"{m['connections']:,.0f}"
+            *(Text(safe_text(v)) for v in (member_id, m["state"], m["version"])),
+            f"{m['cpu_pct']:.0f}",
+            f"{m['connections']:,.0f}",
         )
     return table
 
@@ -149,7 +154,7 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
         console.print("[bold]key moments[/] (events that raised an error finding):")
         for frame, line in moments:
             env = frame.envelope
-            console.print(f"  #{env.seq:<5} {env.occurred_at}  {env.type:<22} {line}", markup=False)
+            say(f"  #{env.seq:<5} {env.occurred_at}  {env.type:<22} {line}", console)
         console.print()
         if not live:
             _print_state(label, last, replay.engine, profile.name)

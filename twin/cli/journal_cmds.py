@@ -15,6 +15,7 @@ from twin.cli._common import (
     open_journal,
     out,
     progress_bar,
+    say,
     settings,
     write_json_line,
 )
@@ -54,7 +55,7 @@ def init_cmd(journal_path: Path, topology: Path | None) -> None:
         raise
     journal.close()
     detail = f" with {head} genesis events from {topology}" if genesis else " (empty)"
-    out().print(f"created {journal_path}{detail}")
+    say(f"created {journal_path}{detail}")
 
 
 @click.command("import")
@@ -97,7 +98,7 @@ def import_cmd(
         msg = f"imported nothing new{where}"
     if result.skipped:
         msg += f"; skipped {result.skipped} already in the journal"
-    out().print(msg)
+    say(msg)
 
 
 @click.command("append", context_settings={"ignore_unknown_options": False})
@@ -162,7 +163,7 @@ def append_cmd(
     new = attrs.evolve(new, line=None)
     with open_journal(journal_path) as journal:
         result = journal.append([new], branch=branch, expect_head=expect_head)
-    out().print(f"appended #{result.last_seq} {event_type}")
+    say(f"appended #{result.last_seq} {event_type}")
 
 
 def _summary(env: Envelope) -> str:
@@ -204,9 +205,9 @@ def log_cmd(
                 write_json_line(row)
             else:
                 actor = f"  ({env.actor})" if env.actor else ""
-                console.print(
+                say(
                     f"{env.seq:>6}  {env.occurred_at:<27}  {env.type:<28}  {_summary(env)}{actor}",
-                    markup=False,
+                    console,
                 )
 
 
@@ -228,13 +229,13 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
             if not branches:
                 console.print("no branches; create one with `twin branch JOURNAL NAME --at N`")
             for b in branches:
-                console.print(
-                    f"{b.name}  from {b.parent or 'main'} at #{b.fork_seq}, head #{b.head}"
+                say(
+                    f"{b.name}  from {b.parent or 'main'} at #{b.fork_seq}, head #{b.head}", console
                 )
             return
         fork = journal.head(branch=parent) if at is None else at
         info = journal.create_branch(name, at=fork, parent=parent)
-    out().print(
+    say(
         f"branch {info.name} forks {info.parent or 'main'} at #{info.fork_seq}; "
         f"use --branch {info.name}"
     )
@@ -276,7 +277,7 @@ def snapshots_cmd(journal_path: Path, drop: bool) -> None:
     if not summary:
         out().print("no snapshots")
     for key, count, size in summary:
-        out().print(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB", markup=False)
+        say(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB")
 
 
 COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd, snapshots_cmd]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from twin.cli._common import choose_profile, out, profile_option, settings, write_json
+from twin.cli._common import choose_profile, out, profile_option, say, settings, shown, write_json
+from twin.textsafe import safe_text
 
 
 @click.command("plugins")
@@ -25,7 +27,14 @@ def plugins_cmd(as_json: bool) -> None:
         )
         kind = "built-in" if i.builtin else i.origin
         package = f"{i.distribution or ''} {i.version or ''}".strip()
-        table.add_row(i.name, status, kind, package, str(len(i.rules)), i.error or "")
+        table.add_row(
+            Text(safe_text(i.name)),
+            status,
+            kind,
+            Text(safe_text(package)),
+            str(len(i.rules)),
+            Text(safe_text(i.error or "")),
+        )
     out().print(table)
 
 
@@ -56,14 +65,14 @@ def rules_cmd(as_json: bool) -> None:
     console = out()
     console.print(f"[bold]{len(rules)} rules[/] (twin rules --json for events and parameters)")
     for r in rules:
-        console.print(f"\n[bold cyan]{r.id}[/]  [dim]plugin {r.plugin}[/]")
-        console.print(f"  {r.rule.summary}", markup=False)
+        console.print(f"\n[bold cyan]{shown(r.id)}[/]  [dim]plugin {shown(r.plugin)}[/]")
+        say(f"  {r.rule.summary}", console)
         if r.rule.raises:
             raises = ", ".join(f"{k} ({v.value})" for k, v in sorted(r.rule.raises.items()))
-            console.print(f"  raises:  {raises}", markup=False)
+            say(f"  raises:  {raises}", console)
         if r.rule.metrics:
             metrics = ", ".join(f"{k} [{u}]" for k, u in sorted(r.rule.metrics.items()))
-            console.print(f"  metrics: {metrics}", markup=False)
+            say(f"  metrics: {metrics}", console)
 
 
 @click.command("profile")
@@ -83,12 +92,12 @@ def profile_cmd(profile: str | None, as_json: bool) -> None:
     # One line per parameter plus its source, indented: readable at any width.
     console = out()
     colour = {"seed": "yellow", "assumption": "magenta", "official": "green", "measured": "cyan"}
-    console.print(f"[bold]profile {chosen.name}[/]: {len(params)} parameters")
+    console.print(f"[bold]profile {shown(chosen.name)}[/]: {len(params)} parameters")
     for p in params:
         band = "" if p.low is None and p.high is None else f" (band {p.band[0]:g}–{p.band[2]:g})"
         prov = f"[{colour.get(p.provenance, 'white')}]{p.provenance}[/]"
-        console.print(f"\n[bold]{p.name}[/] = {p.value:g} {p.unit}{band}  {prov}")
-        console.print(f"  {p.source}", markup=False)
+        console.print(f"\n[bold]{shown(p.name)}[/] = {p.value:g} {shown(p.unit)}{band}  {prov}")
+        say(f"  {p.source}", console)
 
 
 COMMANDS = [plugins_cmd, rules_cmd, profile_cmd]

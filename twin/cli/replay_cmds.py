@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from twin.cli._common import (
@@ -18,7 +19,9 @@ from twin.cli._common import (
     out,
     profile_option,
     progress_bar,
+    say,
     settings,
+    shown,
     split_list,
     write_json,
     write_json_line,
@@ -32,6 +35,7 @@ from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
 from twin.sources import Source
 from twin.state import member_sort_key
+from twin.textsafe import safe_text
 
 GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 HEADLINE = (
@@ -53,8 +57,16 @@ def _fmt(value: float | None, spec: str = "{:.4g}") -> str:
 
 
 def _finding_line(active: ActiveFinding) -> str:
+    """One finding for people: terminal-safe, to be printed without markup."""
     f = active.finding
-    return f"{GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message} (since #{active.since})"
+    return safe_text(
+        f"{GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message} (since #{active.since})"
+    )
+
+
+def _cell(value: object) -> Text:
+    """A table cell or tree label from data: terminal-safe, never read as markup."""
+    return Text(safe_text(value))
 
 
 @click.command("run")
@@ -93,7 +105,8 @@ def run_cmd(
         console = out()
         if fmt == "table":
             console.print(
-                f"[dim]{src.label}: events {start}–{last} of {head}, profile {chosen.name}[/]"
+                f"[dim]{shown(src.label)}: events {start}–{last} of {head}, "
+                f"profile {shown(chosen.name)}[/]"
             )
             cols = [h for h in HEADLINE if names is None or h[0] in names]
             header = "".join(f"{label:>11}" for _n, label, _f in cols)
@@ -112,20 +125,18 @@ def run_cmd(
         if fmt == "table" and frame is not None:
             console.print(f"\n[bold]active after #{frame.seq}:[/] {len(frame.findings)} findings")
             for active in frame.findings:
-                console.print("  " + _finding_line(active), markup=False)
+                say("  " + _finding_line(active), console)
 
 
 def _print_run_row(console: Any, frame: Frame, cols: Any) -> None:
     values = "".join(f"{_fmt(_value(frame, name), spec):>11}" for name, _label, spec in cols)
     env = frame.envelope
-    console.print(f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}", markup=False)
+    say(f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}", console)
     for active in frame.raised:
-        console.print(f"{'':>8}+ {_finding_line(active)}", markup=False)
+        say(f"{'':>8}+ {_finding_line(active)}", console)
     for active in frame.cleared:
         f = active.finding
-        console.print(
-            f"{'':>8}- {GLYPH[f.severity.value]} {f.rule} {f.subject} cleared", markup=False
-        )
+        say(f"{'':>8}- {GLYPH[f.severity.value]} {f.rule} {f.subject} cleared", console)
 
 
 def _value(frame: Frame, name: str) -> float | None:
@@ -165,46 +176,51 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
     console = out()
     state = engine.state
     if frame is None:
-        console.print(f"{label}: #0, before the first event (nothing applied yet)")
+        say(f"{label}: #0, before the first event (nothing applied yet)", console)
         return
     env = frame.envelope
     console.print(
-        f"[bold]{label}[/] after #{env.seq} {env.type} at {env.occurred_at} (profile {profile})"
+        f"[bold]{shown(label)}[/] after #{env.seq} {shown(env.type)} at "
+        f"{shown(env.occurred_at)} (profile {shown(profile)})"
     )
     tree = Tree("deployment")
     for number in sorted(state.sites):
         site = state.sites[number]
         branch = tree.add(
-            f"site {number} {site['name']} — {'ACTIVE' if site['active'] else 'standby'}"
+            _cell(f"site {number} {site['name']} — {'ACTIVE' if site['active'] else 'standby'}")
         )
         for orch in sorted(state.orchestrators):
             o = state.orchestrators[orch]
             if o["site"] == number:
-                branch.add(f"{'●' if o['up'] else '✖'} {orch} {o['model']}")
+                branch.add(_cell(f"{'●' if o['up'] else '✖'} {orch} {o['model']}"))
     for group_id in sorted(state.groups):
         group = state.groups[group_id]
         hypersync = "on" if group["hypersync"] else "off"
         g = tree.add(
-            f"group {group_id} ({group['mode']}, HyperSync {hypersync}),"
-            f" SMO {state.smo_master(group_id) or '—'}"
+            _cell(
+                f"group {group_id} ({group['mode']}, HyperSync {hypersync}),"
+                f" SMO {state.smo_master(group_id) or '—'}"
+            )
         )
         for member_id in sorted(group["members"], key=member_sort_key):
             m = state.members[member_id]
             glyph = {"UP": "●", "DOWN": "✖", "DOWN_ADMIN": "○", "UPGRADING": "◐"}[m["state"]]
             g.add(
-                f"{glyph} {member_id} {m['state']:<10} {m['version']:<8} "
-                f"cpu {m['cpu_pct']:5.1f}%  conns {m['connections']:>12,.0f}"
+                _cell(
+                    f"{glyph} {member_id} {m['state']:<10} {m['version']:<8} "
+                    f"cpu {m['cpu_pct']:5.1f}%  conns {m['connections']:>12,.0f}"
+                )
             )
     console.print(tree)
     table = Table(title="system metrics", title_justify="left")
     for col in ("metric", "value", "low", "high"):
         table.add_column(col, justify="right" if col != "metric" else "left")
     for name, metric in sorted(engine.metrics.by_subject.get("system", {}).items()):
-        table.add_row(name, f"{metric.value:.4g}", f"{metric.low:.4g}", f"{metric.high:.4g}")
+        table.add_row(_cell(name), f"{metric.value:.4g}", f"{metric.low:.4g}", f"{metric.high:.4g}")
     console.print(table)
     console.print(f"[bold]{len(frame.findings)} active findings[/]")
     for active in frame.findings:
-        console.print("  " + _finding_line(active), markup=False)
+        say("  " + _finding_line(active), console)
 
 
 @click.command("diff")
@@ -261,14 +277,23 @@ def _print_diff(result: dict[str, Any]) -> None:
     console = out()
     console.print(f"[bold]#{result['a']} → #{result['b']}[/]")
     events = ", ".join(f"{t} ×{n}" for t, n in result["events"].items()) or "none"
-    console.print(f"events between: {events}")
+    say(f"events between: {events}", console)
     if result["topology"]:
         table = Table(title="topology", title_justify="left")
         for col in ("kind", "id", "change", "A", "B"):
             table.add_column(col, no_wrap=col in ("kind", "id", "change"))
         for row in result["topology"]:
             table.add_row(
-                row["kind"], row["id"], row["change"], _plain(row.get("a")), _plain(row.get("b"))
+                *(
+                    _cell(v)
+                    for v in (
+                        row["kind"],
+                        row["id"],
+                        row["change"],
+                        _plain(row.get("a")),
+                        _plain(row.get("b")),
+                    )
+                )
             )
         console.print(table)
     if result["metrics"]:
@@ -279,14 +304,21 @@ def _print_diff(result: dict[str, Any]) -> None:
         for row in result["metrics"][:60]:
             pct = "" if row["pct"] is None else f"{row['pct']:+.1f}%"
             delta = "" if row["delta"] is None else f"{row['delta']:+.4g}"
-            table.add_row(row["subject"], row["metric"], _fmt(row["a"]), _fmt(row["b"]), delta, pct)
+            table.add_row(
+                _cell(row["subject"]),
+                _cell(row["metric"]),
+                _fmt(row["a"]),
+                _fmt(row["b"]),
+                delta,
+                pct,
+            )
         console.print(table)
         if len(result["metrics"]) > 60:
             console.print(f"… and {len(result['metrics']) - 60} more (--format json for all)")
     for word, sign in (("raised", "+"), ("resolved", "-")):
         for f in result["findings"][word]:
-            console.print(
-                f"{sign} {GLYPH[f['severity']]} {f['rule']} {f['subject']}: {f['message']}"
+            say(
+                f"{sign} {GLYPH[f['severity']]} {f['rule']} {f['subject']}: {f['message']}", console
             )
 
 
