@@ -30,6 +30,7 @@ FULL_PAYLOADS: dict[str, dict[str, Any]] = {
         "connections_capacity": 20_000_000,
         "throughput_gbps": 40.5,
         "blades": ["fw", "ips", "av"],
+        "hostname": "gw-ch02-07",
     },
     "member_removed": {"member": "2_07"},
     "member_failed": {"member": "2_07", "cause": "pnote:Interface Active Check"},
@@ -63,6 +64,12 @@ FULL_PAYLOADS: dict[str, dict[str, Any]] = {
     "checkpoint_interval_changed": {"seconds": 300},
     "site_failover": {"site": 2},
     "note": {"text": "02:14 pager fired"},
+    "metric_observed": {
+        "subject": "member:2_07",
+        "metric": "load.connections",
+        "value": 108437,
+        "source": "fw tab -t connections -s",
+    },
 }
 
 

@@ -207,6 +207,7 @@ def every_core_event() -> list[Event]:
             connections_capacity=2_000_000,
             throughput_gbps=40.5,
             blades=("fw", "ips"),
+            hostname="gw-ch01-01",
         ),
         ev.MemberAdded(member="1_02", group=1, site=1),
         ev.MemberAdded(member="2_01", group=1, site=2),
@@ -238,6 +239,7 @@ def every_core_event() -> list[Event]:
         ev.SiteFailover(site=2),
         ev.MemberRemoved(member="2_01"),
         ev.Note(text="maintenance window — done ✓"),
+        ev.MetricObserved(subject="member:1_01", metric="load.connections", value=79242.0),
     ]
 
 

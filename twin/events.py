@@ -27,6 +27,8 @@ MEMBER_ID = re.compile(r"^([1-9][0-9]*)_([0-9]+)$")
 LINK_KINDS = ("downlink", "uplink", "sync", "site", "mgmt")
 GROUP_MODES = ("gateway", "vsx", "vsnext")
 LOAD_FIELDS = ("connections", "cps", "cpu_pct", "throughput_gbps")
+SUBJECT = re.compile(r"^(site|group|member|orchestrator|link):[^\s/@]+$")
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 E = TypeVar("E", bound="Event")
 
@@ -271,6 +273,9 @@ class MemberAdded(Event):
         "float", default=None, checks=[_positive], doc="standalone throughput"
     )
     blades: tuple[str, ...] | None = _field("list", default=None, doc="enabled blades")
+    hostname: str | None = _field(
+        "str", default=None, doc="the name the member's own output prints (syslog host, prompt)"
+    )
 
     def __attrs_post_init__(self) -> None:
         match = MEMBER_ID.fullmatch(self.member)
@@ -514,6 +519,31 @@ class SiteFailover(Event):
         return f"site:{self.site}"
 
 
+def _subject_name(_name: str, value: Any) -> str | None:
+    if value == "system" or SUBJECT.match(value):
+        return None
+    return "must be system or kind:id, e.g. member:1_01, group:1, site:2, link:sync-1"
+
+
+def _metric_name(_name: str, value: Any) -> str | None:
+    if METRIC_NAME.match(value):
+        return None
+    return "must be a dotted metric name, e.g. load.connections (see `twin rules`)"
+
+
+@attrs.frozen(kw_only=True)
+class MetricObserved(Event):
+    """What a gateway really showed: a measured value of one of the model's metrics."""
+
+    event_type: ClassVar[str] = "metric_observed"
+    subject: str = _field(
+        "str", checks=[_subject_name], doc="what was measured: system, member:1_01, group:1"
+    )
+    metric: str = _field("str", checks=[_metric_name], doc="metric name, e.g. load.connections")
+    value: float = _field("float", doc="the measured value, in the metric's unit")
+    source: str | None = _field("str", default=None, doc="where it was read, e.g. fw tab -s")
+
+
 @attrs.frozen(kw_only=True)
 class Note(Event):
     """An annotation; changes no state."""
@@ -580,6 +610,7 @@ CORE_EVENTS: tuple[type[Event], ...] = (
     CheckpointIntervalChanged,
     SiteFailover,
     Note,
+    MetricObserved,
 )
 
 

@@ -259,6 +259,15 @@ def _member_added(state: TwinState, e: ev.MemberAdded, ch: Changes) -> None:
     _new(state.members, e.member, "member", "member")
     _known(state.groups, e.group, "group", "group")
     _known(state.sites, e.site, "site", "site")
+    if e.hostname is not None:
+        for other in state.members.values():
+            name = other.get("hostname")
+            if name is not None and name.lower() == e.hostname.lower():
+                raise InvalidEventError(
+                    f"hostname {e.hostname!r} already names member {other['id']}",
+                    field="hostname",
+                    value=e.hostname,
+                )
     subject = f"member:{e.member}"
     state.graph.add_node(
         subject,
@@ -276,6 +285,7 @@ def _member_added(state: TwinState, e: ev.MemberAdded, ch: Changes) -> None:
         connections_capacity=e.connections_capacity,
         throughput_capacity_gbps=e.throughput_gbps,
         blades=list(e.blades or ()),
+        hostname=e.hostname,
         fault=False,
         cause=None,
         admin_down=False,
@@ -532,6 +542,44 @@ def _site_failover(state: TwinState, e: ev.SiteFailover, ch: Changes) -> None:
         _touch_group(state, group_id, ch)
 
 
+def _subject_exists(state: TwinState, subject: str) -> bool:
+    kind, _, key = subject.partition(":")
+    if subject == "system":
+        return True
+    if kind == "member":
+        return key in state.members
+    if kind == "link":
+        return key in state.links
+    if kind == "orchestrator":
+        return key in state.orchestrators
+    if kind in ("group", "site") and key.isdigit():
+        return int(key) in (state.groups if kind == "group" else state.sites)
+    return False
+
+
+def observed_subject(subject: str, metric: str) -> str:
+    """The subject under which an observation's drift and error are reported."""
+    return f"observed:{metric}@{subject}"
+
+
+def _metric_observed(state: TwinState, e: ev.MetricObserved, ch: Changes) -> None:
+    if not _subject_exists(state, e.subject):
+        raise InvalidEventError(
+            f"unknown subject {e.subject!r}: observe system or an existing member, group, "
+            "site, link or orchestrator",
+            field="subject",
+            value=e.subject,
+        )
+    record = {
+        "value": float(e.value),
+        "source": e.source,
+        "seq": None,  # stamped by apply() once the event is accepted
+        "occurred_at": None,
+    }
+    state.observed[e.subject] = {**state.observed.get(e.subject, {}), e.metric: record}
+    ch.subjects.add(observed_subject(e.subject, e.metric))
+
+
 def _note(state: TwinState, e: ev.Note, ch: Changes) -> None:
     """A note changes nothing."""
 
@@ -567,6 +615,7 @@ HANDLERS: dict[type[ev.Event], Handler] = {
     ev.CheckpointIntervalChanged: _checkpoint_interval_changed,
     ev.SiteFailover: _site_failover,
     ev.Note: _note,
+    ev.MetricObserved: _metric_observed,
     ev.OpaqueEvent: _opaque,
 }
 
@@ -592,4 +641,8 @@ def apply(state: TwinState, event: ev.Event, *, seq: int = 0, occurred_at: str =
         changes.subjects.add("system")
     state.seq = seq
     state.occurred_at = occurred_at
+    if type(event) is ev.MetricObserved:
+        record = state.observed[event.subject][event.metric]
+        record["seq"] = seq
+        record["occurred_at"] = occurred_at
     return changes

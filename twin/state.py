@@ -52,6 +52,8 @@ class TwinState:
         members: member id → record (state, hardware, derived load, churn counters).
         links: link id → edge record (``kind``, ``gbps``, ``up``, endpoints ``a``/``b``).
         virtual_systems: VS id → ``{"member": id, "memory_gb": float}``.
+        observed: subject → metric → the latest ``metric_observed`` of it
+            (``value``, ``source``, ``seq``, ``occurred_at``): what a gateway really showed.
         settings: deployment-wide settings (``checkpoint_interval_s``).
         seq: the seq of the last event applied (0 for an empty state).
         occurred_at: the domain time of the last event applied.
@@ -66,6 +68,7 @@ class TwinState:
         self.links: dict[str, dict[str, Any]] = {}
         self.virtual_systems: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {"checkpoint_interval_s": None}
+        self.observed: dict[str, dict[str, dict[str, Any]]] = {}
         self.seq = 0
         self.occurred_at = ""
         # Derived, never part of the digest: group -> members with their load shares.
@@ -79,6 +82,15 @@ class TwinState:
         for number in sorted(self.sites):
             if self.sites[number]["active"]:
                 return number
+        return None
+
+    def member_by_hostname(self, hostname: str) -> str | None:
+        """The id of the member whose ``hostname`` is ``hostname`` (any case), or None."""
+        wanted = hostname.lower()
+        for member_id in sorted(self.members, key=member_sort_key):
+            name = self.members[member_id].get("hostname")
+            if name is not None and name.lower() == wanted:
+                return member_id
         return None
 
     def member_weight(self, member: dict[str, Any]) -> int:
@@ -197,6 +209,10 @@ class TwinState:
             "virtual_systems": [
                 {"vs": k, **clean(self.virtual_systems[k])} for k in sorted(self.virtual_systems)
             ],
+            "observed": {
+                s: {m: clean(self.observed[s][m]) for m in sorted(self.observed[s])}
+                for s in sorted(self.observed)
+            },
         }
 
     def digest(self) -> str:

@@ -179,6 +179,20 @@ def from_canonical(data: Any) -> TwinState:
         _check(record["a"] != record["b"], f"link {record['id']}: both ends are the same")
         graph.add_edge(record["a"], record["b"], key=record["id"], **record)
         state.links[record["id"]] = graph.edges[record["a"], record["b"], record["id"]]
+    observed = data.get("observed", {})
+    _check(isinstance(observed, dict), "bad observed")
+    for subject, metrics in observed.items():
+        _check(isinstance(metrics, dict), f"observed {subject!r}: not a table")
+        for metric, record in metrics.items():
+            _check(
+                isinstance(record, dict)
+                and _is_number(record.get("value"))
+                and isinstance(record.get("source"), str | None)
+                and _is_int(record.get("seq"))
+                and isinstance(record.get("occurred_at"), str),
+                f"observed {subject!r} {metric!r}: bad record",
+            )
+        state.observed[subject] = {m: dict(r) for m, r in metrics.items()}
     for record in systems:
         ident = record["vs"]
         _check(_is_name(ident) and ident not in state.virtual_systems, f"bad vs id {ident!r}")
