@@ -326,6 +326,10 @@ def smoke_events() -> list[EventTuple]:
         ("site_failover", {"site": 1}),
         ("member_recovered", {"member": "2_01"}),
         ("note", {"text": "smoke: peak hour begins"}),
+        (
+            "metric_observed",
+            {"subject": "member:1_01", "metric": "load.cpu_pct", "value": 55, "source": "smoke"},
+        ),
     ]
     events += group_load(connections=5_000_000, cps=250_000, cpu_pct=92)
     events += [

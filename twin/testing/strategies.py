@@ -204,6 +204,7 @@ def topologies(max_members: int = 8) -> st.SearchStrategy[list[EventTuple]]:
 def _operations(model: _Model, max_members: int) -> list[str]:
     """The operations that are valid on ``model`` now."""
     ops = ["group_load", "note", "checkpoint_interval_changed", "site_failover"]
+    ops.append("metric_observed")
     ops += ["hypersync_changed", "orchestrator_failed", "orchestrator_recovered"]
     if len(model.members) < max_members:
         ops.append("member_added")
@@ -242,6 +243,17 @@ def _draw_operation(
         return [("note", {"text": draw(st.sampled_from(["peak", "change window", "ticket 42"]))})]
     if op == "checkpoint_interval_changed":
         return [(op, {"seconds": draw(st.sampled_from([10, 30, 60, 120, 600]))})]
+    if op == "metric_observed":
+        subjects = ["system", *(f"group:{g}" for g in model.groups)]
+        subjects += [f"member:{m}" for m in members]
+        metric, top = draw(
+            st.sampled_from(
+                [("load.cpu_pct", 100.0), ("load.connections", 1e7), ("sync.traffic_gbps", 20.0)]
+            )
+        )
+        value = draw(st.floats(0, top, allow_nan=False))
+        subject = draw(st.sampled_from(subjects))
+        return [(op, {"subject": subject, "metric": metric, "value": value})]
     if op == "site_failover":
         return [(op, {"site": draw(st.sampled_from(model.sites))})]
     if op == "hypersync_changed":
@@ -326,7 +338,7 @@ def event_sequences(
         A strategy of lists of ``(type, data)`` tuples covering every core
         event type: membership, faults, admin changes, links, orchestrators,
         load (group and member), weights, upgrades, Virtual Systems, HyperSync,
-        checkpoint interval, site failover and notes.
+        checkpoint interval, site failover, observed metrics and notes.
     """
 
     @st.composite
