@@ -109,3 +109,15 @@ def test_a_hostname_naming_two_members_is_refused() -> None:
     with pytest.raises(InvalidEventError, match="already names member 1_01"):
         apply(state, event, seq=5)
     assert "1_03" not in state.members
+
+
+def test_observations_survive_a_snapshot_round_trip() -> None:
+    from twin.state_data import from_canonical
+
+    state = build(
+        [*GENESIS, ("metric_observed", {"subject": "group:1", "metric": "load.cps", "value": 9})]
+    )
+    rebuilt = from_canonical(state.to_canonical())
+    assert rebuilt.observed == state.observed
+    assert rebuilt.digest() == state.digest()
+    assert rebuilt.member_by_hostname("gw-ch01-01") == "1_01"
