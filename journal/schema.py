@@ -181,16 +181,19 @@ def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
         raise
 
 
-def prepare(conn: sqlite3.Connection, shown: str, *, create: bool) -> None:
+def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bool = False) -> None:
     """Check that ``conn`` holds a twin journal (creating one if asked) and set it up.
 
     Args:
         conn: a connection from :func:`connect`.
         shown: the file name to show in messages.
         create: initialise an empty file as a new journal.
+        read_only: the connection must not write (``PRAGMA query_only``): check only,
+            never switch the journal mode or migrate.
 
     Raises:
-        TwinInputError: not an SQLite file, not a twin journal, or a newer format.
+        TwinInputError: not an SQLite file, not a twin journal, or a newer format
+            (or, read-only, a journal that needs a migration first).
     """
     try:
         tables = _tables(conn)
@@ -200,6 +203,14 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool) -> None:
         _check_meta(conn, shown)
     elif not create:
         raise TwinInputError("not a twin journal (no meta table)", source=shown)
+    if read_only:
+        if MIGRATIONS.pending(Database(conn, execute_plugins=False, recursive_triggers=False)):
+            raise TwinInputError(
+                "this journal needs a schema upgrade, which a read-only open does not make; "
+                "run any writing twin command on it once (e.g. `twin snapshots`)",
+                source=shown,
+            )
+        return
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode not in ("wal", "memory"):
         conn.execute("PRAGMA journal_mode=WAL")

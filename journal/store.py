@@ -41,6 +41,8 @@ class Journal:
             default; the plugin manager passes one that includes plugins' types).
         use_snapshots: read and write reducer-state snapshots (switch off to
             replay from the first event every time; results are the same).
+        read_only: opened with ``read_only=True``: nothing is ever written to the
+            file (appends and branches are refused, snapshots are read, not saved).
     """
 
     def __init__(
@@ -50,10 +52,12 @@ class Journal:
         *,
         registry: EventRegistry | None = None,
         snapshots: bool = True,
+        read_only: bool = False,
     ) -> None:
         """Wrap a prepared connection; use :meth:`create`, :meth:`open` or :meth:`in_memory`."""
         self._conn = conn
         self.path = path
+        self.read_only = read_only
         self.registry = registry if registry is not None else default_registry()
         self.use_snapshots = snapshots
         self._closed = False
@@ -89,6 +93,7 @@ class Journal:
         registry: EventRegistry | None = None,
         create: bool = False,
         snapshots: bool = True,
+        read_only: bool = False,
     ) -> Journal:
         """Open a journal file (creating it first if ``create`` and it does not exist).
 
@@ -97,6 +102,9 @@ class Journal:
             registry: event types for decoding (default: the core catalog).
             create: make a new journal if the file does not exist (or is empty).
             snapshots: use reducer-state snapshots.
+            read_only: never write the file: the connection is ``query_only``, so
+                the file's bytes are the same afterwards (what-if sessions and plans
+                open their base this way). Cannot be combined with ``create``.
 
         Raises:
             TwinInputError: one line naming the file: no such journal, not a twin
@@ -116,19 +124,23 @@ class Journal:
                     f"cannot create the journal: no such directory {str(file.parent)!r}",
                     source=shown,
                 )
+        if read_only and create:
+            raise ValueError("a journal cannot be created read-only")
         try:
             conn = connect(shown)
+            if read_only:
+                conn.execute("PRAGMA query_only = 1")
         except sqlite3.Error as exc:
             raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
         try:
-            prepare(conn, shown, create=create)
+            prepare(conn, shown, create=create, read_only=read_only)
         except sqlite3.Error as exc:
             conn.close()
             raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
         except BaseException:
             conn.close()
             raise
-        return cls(conn, shown, registry=registry, snapshots=snapshots)
+        return cls(conn, shown, registry=registry, snapshots=snapshots, read_only=read_only)
 
     @classmethod
     def in_memory(cls, *, registry: EventRegistry | None = None, snapshots: bool = True) -> Journal:
@@ -246,7 +258,7 @@ class Journal:
             shown=self.path,
             use_snapshots=self.use_snapshots,
         )
-        if pending:
+        if pending and not self.read_only:
             snapshots.try_insert(self._conn, pending)
         return state
 
@@ -327,6 +339,7 @@ class Journal:
             ConflictError: the head moved on from ``expect_head``.
             TwinInputError: an invalid event, located at its file and line; or no such branch.
         """
+        self._refuse_if_read_only()
         items = appending.prepare(events)
         view = branches.segments(self._conn, branch)
         name = view[-1].branch
@@ -389,7 +402,12 @@ class Journal:
             TwinInputError: the name is taken or invalid, no such parent, or ``at`` is
                 outside ``0..head of parent``.
         """
+        self._refuse_if_read_only()
         return branches.create(self._conn, name, at=at, parent=parent)
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise TwinInputError("opened read-only; nothing is written to it", source=self.path)
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -411,6 +429,8 @@ class Journal:
         top = branches.head(self._conn, view)
         if not 1 <= seq <= top:
             raise ValueError(f"seq {seq} is not an event of {branch or branches.MAIN} (1..{top})")
+        if self.read_only:
+            return False
         return snapshots.try_insert(self._conn, [snapshots.row(view, key, seq, blob, digest)])
 
     def save_snapshots(
@@ -434,6 +454,8 @@ class Journal:
                 raise ValueError(
                     f"seq {seq} is not an event of {branch or branches.MAIN} (1..{top})"
                 )
+        if self.read_only:
+            return False
         rows = [snapshots.row(view, key, seq, blob, digest) for seq, blob, digest in items]
         return snapshots.try_insert(self._conn, rows)
 
@@ -458,4 +480,5 @@ class Journal:
 
     def drop_snapshots(self, key: str | None = None) -> int:
         """Delete the snapshots of ``key`` (all snapshots for None); return how many."""
+        self._refuse_if_read_only()
         return snapshots.drop(self._conn, key)
