@@ -90,8 +90,13 @@ EXTENSION_METRICS = {
     "sync.capacity_gbps": "Gbps",
     "throughput.capacity_gbps": "Gbps",
     "versions.count": "versions",
+    "versions.upgrading": "members",
 }
-EXTENSION_FINDINGS = {"capacity.smo-moved": "info"}
+EXTENSION_FINDINGS = {
+    "capacity.smo-moved": "info",
+    "versions.upgrade-not-grouped": "warning",
+    "versions.mixed-outside-window": "error",
+}
 
 
 def builtin_rules() -> list[Any]:
