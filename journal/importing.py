@@ -23,11 +23,12 @@ def import_file(
     importers: Sequence[Importer] = (),
     progress: Callable[[int], None] | None = None,
 ) -> AppendResult:
-    """Read a whole event file and append it to ``journal`` in one transaction.
+    """Stream an event file into ``journal`` in one transaction, all or nothing.
 
-    The file is read and decoded before the journal's write lock is taken, so a
-    bad line costs other writers nothing; then every event is checked against
-    the state it lands on. Any bad line or event refuses the whole file.
+    The file is read, decoded and checked a batch at a time inside the write
+    transaction, so a file of any size is imported in bounded memory; every event
+    is checked against the state it lands on. Any bad line or event refuses the
+    whole file and nothing is written.
 
     Args:
         journal: where to append.

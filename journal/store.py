@@ -324,9 +324,12 @@ class Journal:
         """Append events, all or nothing.
 
         Events whose ``event_id`` is already in the journal (or earlier in the same
-        batch) are skipped and counted, so appending the same events twice is
-        harmless. Every other event is checked against the state it lands on; the
-        first one that does not fit refuses the whole batch and nothing is written.
+        batch) with the same content are skipped and counted, so appending the same
+        events twice is harmless; the same id with different content is refused.
+        Every other event is checked against the state it lands on; the first one
+        that does not fit refuses the whole batch and nothing is written. The input
+        is read lazily, a few thousand events at a time, inside the one transaction,
+        so memory stays bounded whatever its size.
 
         Args:
             events: the events, in order.
@@ -337,10 +340,10 @@ class Journal:
 
         Raises:
             ConflictError: the head moved on from ``expect_head``.
-            TwinInputError: an invalid event, located at its file and line; or no such branch.
+            TwinInputError: an invalid event or an ``event_id`` reused for different
+                content, located at its file and line; or no such branch.
         """
         self._refuse_if_read_only()
-        items = appending.prepare(events)
         view = branches.segments(self._conn, branch)
         name = view[-1].branch
         cached = None
@@ -350,7 +353,7 @@ class Journal:
         result, state = appending.write(
             self._conn,
             view,
-            items,
+            events,
             registry=self.registry,
             shown=self.path,
             use_snapshots=self.use_snapshots,

@@ -13,7 +13,6 @@ is an :class:`Importer`.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,33 +151,54 @@ class JsonLinesImporter:
 
 
 class CsvImporter:
-    """Reads ``.csv`` with a header row of the same names as the JSON lines use."""
+    """Reads ``.csv`` with a header row of the same names as the JSON lines use.
+
+    Quoting is read strictly: a quote that opens a cell and is never closed
+    (which would otherwise swallow every row after it into one cell) or text
+    after a closing quote refuses the file, naming the line the row starts on.
+    """
 
     name: str = "csv"
     suffixes: tuple[str, ...] = (".csv",)
 
     def read(self, path: Path) -> Iterator[Record]:
         """Yield one record per data row; empty cells are absent fields."""
-        text = path.read_text(encoding="utf-8-sig")
-        reader = csv.reader(io.StringIO(text))
-        header: list[str] | None = None
-        for row in reader:
-            number = reader.line_num
-            if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [h.strip() for h in row]
-                if "type" not in header:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            header: list[str] | None = None
+            start = 1  # the line the next row starts on (a quoted cell may span lines)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise _csv_error(exc, start) from None
+                number, start = start, reader.line_num + 1
+                if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in row]
+                    if "type" not in header:
+                        raise TwinInputError(
+                            "the header row needs a 'type' column", field="type", line=number
+                        )
+                    continue
+                if len(row) > len(header):
                     raise TwinInputError(
-                        "the header row needs a 'type' column", field="type", line=number
+                        f"{len(row)} cells but the header has {len(header)} columns", line=number
                     )
-                continue
-            if len(row) > len(header):
-                raise TwinInputError(
-                    f"{len(row)} cells but the header has {len(header)} columns", line=number
-                )
-            fields = {h: c for h, c in zip(header, row, strict=False) if h and c.strip() != ""}
-            yield Record(number, fields, text=True)
+                fields = {h: c for h, c in zip(header, row, strict=False) if h and c.strip() != ""}
+                yield Record(number, fields, text=True)
+
+
+def _csv_error(exc: csv.Error, line: int) -> TwinInputError:
+    """A CSV reading error as one line naming where the bad row starts."""
+    if "unexpected end of data" in str(exc):
+        return TwinInputError(
+            'a quoted cell opens on this line and is never closed (a missing ")', line=line
+        )
+    return TwinInputError(f"not valid CSV: {exc}", line=line)
 
 
 BUILTIN_IMPORTERS: tuple[Importer, ...] = (JsonLinesImporter(), CsvImporter())

@@ -75,8 +75,9 @@ def import_cmd(
 
     A bad line refuses the whole file (file:line: field: problem, exit 2)
     and nothing is written. Events that carry an event_id already in the
-    journal are skipped, so importing a file of identified events twice is
-    harmless.
+    journal with the same content are skipped, so importing a file of
+    identified events twice is harmless; an event_id reused for a different
+    event is refused.
     """
     manager = settings().manager
     with (
