@@ -1,4 +1,8 @@
-"""What changed between two points of a journal: topology, metrics, findings, events."""
+"""What changed between two points of a journal: topology, metrics, findings, events.
+
+Metric values are compared with :func:`twin.units.same`, so float noise from
+summing in another order is not reported as a change.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import attrs
 
 from twin.engine import Engine
+from twin.units import same
 
 # Fields of a record whose change people care about in a diff (derived load is in the metrics).
 WATCHED = {
@@ -58,10 +63,27 @@ def topology_changes(a: Point, b: Point) -> list[dict[str, Any]]:
                 for field in fields:
                     old, new = before[key].get(field), after[key].get(field)
                     if old != new:
-                        changes.append(
-                            {"kind": kind, "id": key, "change": field, "a": old, "b": new}
-                        )
+                        changes.append(_change(kind, key, field, before[key], after[key]))
     return changes
+
+
+def _change(
+    kind: str, key: str, field: str, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """One changed field; a member's default weight (None) is given as its value (its cores)."""
+    row: dict[str, Any] = {
+        "kind": kind,
+        "id": key,
+        "change": field,
+        "a": before.get(field),
+        "b": after.get(field),
+    }
+    if kind == "member" and field == "weight":
+        for side, record in (("a", before), ("b", after)):
+            if record.get("weight") is None and record.get("cores") is not None:
+                row[side] = record["cores"]
+                row[f"{side}_default"] = True
+    return row
 
 
 def metric_changes(a: Point, b: Point) -> list[dict[str, Any]]:
@@ -72,7 +94,7 @@ def metric_changes(a: Point, b: Point) -> list[dict[str, Any]]:
         for name in sorted(set(names_a) | set(names_b)):
             va = names_a.get(name, {}).get("value")
             vb = names_b.get(name, {}).get("value")
-            if va == vb:
+            if same(va, vb):  # float noise (3412999.999999999 vs 3413000.0) is no change
                 continue
             delta = None if va is None or vb is None else vb - va
             pct = None

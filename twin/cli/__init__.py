@@ -16,6 +16,7 @@ import click
 from twin import __version__
 from twin.cli import bisect_cmd, demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
 from twin.cli._common import Settings, err, shown
+from twin.cli._errors import is_help_request, usage_line
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, TwinInputError
 from twin.textsafe import safe_text
@@ -149,6 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         err().print("twin: aborted")
         sys.exit(130)
+    except click.UsageError as exc:
+        if is_help_request(exc):
+            _show_click_error(exc)
+        else:
+            click.echo(f"twin: error: {safe_text(usage_line(exc))}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         _show_click_error(exc)
         sys.exit(exc.exit_code)

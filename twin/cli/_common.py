@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from journal import Journal
+from twin.errors import TwinInputError
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.sources import Source, open_source
@@ -52,14 +53,23 @@ def settings() -> Settings:
     return obj
 
 
+PIPED_WIDTH = 10_000
+"""Console width when stdout is not a terminal: wide enough that no table cell is cut short."""
+
+
 def out() -> Console:
     """Console for human output on stdout.
+
+    On a terminal it fits the terminal. Piped or redirected, it is as wide as
+    the content needs, so that tables never cut a number short (``1.968…``).
 
     Data never goes through Rich markup (or emoji codes): print it with
     :func:`say`, as ``rich.text.Text(safe_text(...))``, or inside markup as
     :func:`shown`.
     """
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True, emoji=False)
+    return Console(highlight=False, soft_wrap=True, emoji=False, width=PIPED_WIDTH)
 
 
 def err() -> Console:
@@ -136,6 +146,20 @@ def open_journal(path: Path, *, plugin_events: bool = True) -> Journal:
 def choose_profile(choice: str | None) -> Profile:
     """The profile named by ``--profile`` (default ``seed``)."""
     return settings().manager.profile(choice)
+
+
+def refuse_reversed(first: int | None, last: int | None, first_name: str, last_name: str) -> None:
+    """Refuse a range given backwards (``--from 300 --to 200``) rather than swap it silently.
+
+    Raises:
+        TwinInputError: ``first`` is after ``last``.
+    """
+    if first is not None and last is not None and first > last:
+        raise TwinInputError(
+            f"{first} is after {last_name} {last}: give the earlier event first",
+            field=first_name,
+            value=first,
+        )
 
 
 def split_list(value: str | None) -> list[str] | None:

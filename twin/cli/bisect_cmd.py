@@ -21,6 +21,7 @@ from twin.cli._common import (
     out,
     profile_option,
     progress_bar,
+    say,
     settings,
     write_json,
 )
@@ -29,6 +30,7 @@ from twin.engine import CRASHED, UNKNOWN_TYPE
 from twin.errors import CheckFailed, TwinInputError
 from twin.replay import Replay
 from twin.suggest import check_known
+from twin.units import format_field, format_value
 
 GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 
@@ -46,7 +48,10 @@ def _condition(rule: str | None, subject: str | None, when: str | None) -> Condi
             "--subject goes with --rule; with --when write METRIC@SUBJECT", field="--subject"
         )
     assert when is not None
-    return parse_when(when, metric_units(manager))
+    units = metric_units(manager)
+    return parse_when(
+        when, units, fmt=lambda name, value: format_value(value, units.get(name), name=name)
+    )
 
 
 def _subject_of(condition: Condition) -> str | None:
@@ -126,15 +131,13 @@ def bisect_cmd(
                 what="subject",
             )
         if text:
-            console.print(f"bisect {src.label} #{start}–#{last}: {condition.text}", markup=False)
+            say(f"bisect {src.label} #{start}–#{last}: {condition.text}", console)
 
         def shown(probe: Probe, left: int) -> None:
             if text:
                 verdict = "holds" if probe.holds else "does not hold"
                 tail = f"  ({left} step{'s' if left > 1 else ''} left)" if left else ""
-                console.print(
-                    f"  probe #{probe.seq:<6} {verdict:<14} {probe.detail}{tail}", markup=False
-                )
+                say(f"  probe #{probe.seq:<6} {verdict:<14} {probe.detail}{tail}", console)
 
         with progress_bar("scanning", None) as tick:
             result = bisect(
@@ -161,37 +164,32 @@ def _print_result(console: Any, result: BisectResult) -> None:
             if result.scanned > 1
             else f"#{result.start + 1}"
         )
-        console.print(f"  scanned {where} in order for an earlier holding event", markup=False)
+        say(f"  scanned {where} in order for an earlier holding event", console)
     if result.seq is None:
         if result.verified:
-            console.print(
-                f"never holds in #{result.start}–#{result.stop}: {result.condition}", markup=False
-            )
+            say(f"never holds in #{result.start}–#{result.stop}: {result.condition}", console)
         else:
-            console.print(
-                f"does not hold at #{result.stop} (the scan was skipped: --no-scan)", markup=False
-            )
+            say(f"does not hold at #{result.stop} (the scan was skipped: --no-scan)", console)
         return
     frame = result.frame
     assert frame is not None
     env = frame.envelope
     details = " ".join(f"{k}={v}" for k, v in env.data.items())
     actor = f" ({env.actor})" if env.actor else ""
-    console.print(
-        f"first holding event: #{env.seq} {env.occurred_at} {env.type} {details}{actor}",
-        markup=False,
-    )
+    say(f"first holding event: #{env.seq} {env.occurred_at} {env.type} {details}{actor}", console)
     if env.reason:
-        console.print(f"  reason: {env.reason}", markup=False)
+        say(f"  reason: {env.reason}", console)
     for subject, field, before, after in frame.changes.fields:
-        console.print(f"  changed {subject} {field}: {before} → {after}", markup=False)
+        say(
+            f"  changed {subject} {field}: {format_field(field, before)} → "
+            f"{format_field(field, after)}",
+            console,
+        )
     for note in frame.changes.notes:
-        console.print(f"  note: {note}", markup=False)
+        say(f"  note: {note}", console)
     for active in frame.raised:
         f = active.finding
-        console.print(
-            f"  raised {GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message}", markup=False
-        )
+        say(f"  raised {GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message}", console)
     if result.monotone is False and result.earlier is not None:
         first, cleared = result.earlier
         where = f"clears at #{cleared}" if cleared is not None else "still holds"
@@ -200,16 +198,16 @@ def _print_result(console: Any, result: BisectResult) -> None:
             if result.last_rise is not None
             else f" and does not hold at #{result.stop}"
         )
-        console.print(
+        say(
             f"not monotone: it holds from #{first}, {where}{again}; "
             f"#{first} is the first holding event",
-            markup=False,
+            console,
         )
     elif not result.verified:
-        console.print(
+        say(
             f"not checked for an earlier stretch (--no-scan): #{result.seq} is where it last "
             "started to hold",
-            markup=False,
+            console,
         )
 
 

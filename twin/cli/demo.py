@@ -23,12 +23,14 @@ from rich.text import Text
 
 import twin
 from twin.cli._common import choose_profile, out, say, settings, shown
+from twin.cli._known import metric_units
 from twin.cli.replay_cmds import GLYPH, _finding_line, _print_state
 from twin.frames import Frame
 from twin.replay import Replay
 from twin.sources import open_source
 from twin.state import member_sort_key
 from twin.textsafe import safe_text
+from twin.units import format_metric
 
 INCIDENT = "incident-0412.jsonl"
 
@@ -42,7 +44,7 @@ def bundled_incident() -> Path:
     return Path(str(packaged))
 
 
-def _view(label: str, frame: Frame, head: int) -> Group:
+def _view(label: str, frame: Frame, head: int, units: dict[str, str]) -> Group:
     state_members = frame.metrics  # live store; read below
     env = frame.envelope
     counts = {"error": 0, "warning": 0, "info": 0}
@@ -66,8 +68,7 @@ def _view(label: str, frame: Frame, head: int) -> Group:
     ):
         m = state_members.get("system", name)
         if m is not None:
-            band = f" ({m.low:.3g}–{m.high:.3g})" if m.low != m.high else ""
-            metrics.add_row(name, f"{m.value:.3g}{band}")
+            metrics.add_row(name, format_metric(m.value, m.low, m.high, units.get(name), name=name))
     findings = Table.grid()
     for active in frame.findings[:12]:
         findings.add_row(Text(_finding_line(active)))
@@ -128,6 +129,7 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
     manager = settings().manager
     profile = choose_profile(None)
     console = out()
+    units = metric_units(manager)
     with open_source(path, manager) as src:
         replay = Replay(src.journal, manager, profile, snapshot_every=0)
         head = replay.head()
@@ -140,7 +142,7 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
                 for frame in replay.frames():
                     last = frame
                     _note_moments(frame, moments)
-                    view.update(_view(label, frame, head))
+                    view.update(_view(label, frame, head, units))
                     if delay:
                         time.sleep(delay)
         else:
@@ -162,8 +164,9 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
         shown = _shown(path)
         twin_cmd = "uv run twin" if _in_source_tree() else "twin"
         console.print(
-            f"\nnext: {twin_cmd} run {shown} --to 60   ·   {twin_cmd} state {shown} --at 238"
-            f"   ·   {twin_cmd} diff {shown} 230 240   ·   {twin_cmd} rules"
+            f"\nnext: {twin_cmd} run {shown} --from 210 --to 240   ·   "
+            f"{twin_cmd} state {shown} --at 238   ·   {twin_cmd} diff {shown} 230 240   ·   "
+            f"{twin_cmd} bisect {shown} --rule convergence.cpu-overload"
         )
 
 

@@ -15,13 +15,17 @@ from twin.cli._common import (
     open_journal,
     out,
     progress_bar,
+    refuse_reversed,
     say,
     settings,
+    split_list,
     write_json_line,
 )
+from twin.cli._known import event_types
 from twin.envelope import Envelope
 from twin.errors import CheckFailed, TwinInputError
 from twin.event_files import Record, to_new_event
+from twin.suggest import check_known
 from twin.topology import read_topology
 
 
@@ -192,7 +196,12 @@ def log_cmd(
     occurred_at, recorded_at, actor, reason, correlation_id, causation_id,
     hash, data): the machine-readable contract.
     """
-    wanted = set(types.split(",")) if types else None
+    wanted = set(split_list(types) or []) if types else None
+    if wanted is not None:
+        check_known(
+            sorted(wanted), event_types(settings().manager), field="--type", what="event type"
+        )
+    refuse_reversed(start, stop, "--from", "--to")
     with open_for_reading(source, branch) as src:
         console = out()
         if fmt == "table":

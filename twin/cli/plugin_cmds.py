@@ -8,6 +8,7 @@ from rich.text import Text
 
 from twin.cli._common import choose_profile, out, profile_option, say, settings, shown, write_json
 from twin.textsafe import safe_text
+from twin.units import format_band, format_value
 
 
 @click.command("plugins")
@@ -94,9 +95,18 @@ def profile_cmd(profile: str | None, as_json: bool) -> None:
     colour = {"seed": "yellow", "assumption": "magenta", "official": "green", "measured": "cyan"}
     console.print(f"[bold]profile {shown(chosen.name)}[/]: {len(params)} parameters")
     for p in params:
-        band = "" if p.low is None and p.high is None else f" (band {p.band[0]:g}–{p.band[2]:g})"
-        prov = f"[{colour.get(p.provenance, 'white')}]{p.provenance}[/]"
-        console.print(f"\n[bold]{shown(p.name)}[/] = {p.value:g} {shown(p.unit)}{band}  {prov}")
+        band = (
+            ""
+            if p.low is None and p.high is None
+            else f" (band {format_band(p.band[0], p.band[2], p.unit, name=p.name)})"
+        )
+        line = Text.assemble(
+            "\n",
+            (safe_text(p.name), "bold"),
+            f" = {safe_text(format_value(p.value, p.unit, name=p.name))}{safe_text(band)}  ",
+            (safe_text(p.provenance), colour.get(p.provenance, "white")),
+        )
+        console.print(line)
         say(f"  {p.source}", console)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -19,13 +20,14 @@ from twin.cli._common import (
     out,
     profile_option,
     progress_bar,
+    refuse_reversed,
     say,
     settings,
-    shown,
     split_list,
     write_json,
     write_json_line,
 )
+from twin.cli._known import known_subjects, metric_units
 from twin.diff import capture, diff
 from twin.engine import Engine
 from twin.errors import TwinInputError
@@ -35,14 +37,23 @@ from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
 from twin.sources import Source
 from twin.state import member_sort_key
+from twin.suggest import check_known
 from twin.textsafe import safe_text
+from twin.units import (
+    format_band,
+    format_delta,
+    format_field,
+    format_percent_change,
+    format_value,
+    has_band,
+)
 
 GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 HEADLINE = (
-    ("members.active", "active", "{:.0f}"),
-    ("capacity.utilization", "cap util", "{:.0%}"),
-    ("sync.traffic_gbps", "sync Gbps", "{:.2f}"),
-    ("convergence.failover_s", "failover s", "{:.2f}"),
+    ("members.active", "active", "count"),
+    ("capacity.utilization", "cap util", "ratio"),
+    ("sync.traffic_gbps", "sync", "Gbps"),
+    ("convergence.failover_s", "failover", "s"),
 )
 
 
@@ -50,10 +61,6 @@ def _replay(src: Source, profile: Profile) -> Replay:
     """A replay of ``src``; an event file's temporary journal gets no snapshots (thrown away)."""
     every = 0 if src.kind == "events" else SNAPSHOT_EVERY
     return Replay(src.journal, settings().manager, profile, branch=src.branch, snapshot_every=every)
-
-
-def _fmt(value: float | None, spec: str = "{:.4g}") -> str:
-    return "–" if value is None else spec.format(value)
 
 
 def _finding_line(active: ActiveFinding) -> str:
@@ -77,6 +84,13 @@ def _cell(value: object) -> Text:
 @click.option("--metrics", "metrics", metavar="NAME,…", help="Only print these metrics.")
 @click.option("--subjects", "subjects", metavar="SUBJECT,…", help="Only these subjects.")
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSONL, default="table", show_default=True)
+@click.option(
+    "--changes-only",
+    "changes_only",
+    is_flag=True,
+    help="jsonl: each line carries the findings raised and cleared by its event instead of "
+    "every active finding (much smaller; rebuild the active set by folding them).",
+)
 @branch_option
 def run_cmd(
     source: str,
@@ -86,36 +100,62 @@ def run_cmd(
     metrics: str | None,
     subjects: str | None,
     fmt: str,
+    changes_only: bool,
     branch: str | None,
 ) -> None:
     """Replay events and print metrics and findings after each one.
 
     jsonl prints one object per event: seq, type, occurred_at, metrics by
     subject (value/low/high) and the findings active after it (always all of
-    them); --metrics and --subjects narrow the metrics printed. The table shows
-    a few headline metrics and the findings each event raised (+) or cleared (-).
+    them); --metrics and --subjects narrow the metrics printed. With
+    --changes-only, each line has "raised" and "cleared" (the findings that
+    event raised and cleared) instead of "findings": use it for long
+    replays, and the full form when each line must stand alone. The table
+    shows a few headline metrics and the findings each event raised (+) or
+    cleared (-).
     """
     names = split_list(metrics)
     wanted = split_list(subjects)
+    manager = settings().manager
+    units = metric_units(manager)
+    if names is not None:
+        check_known(names, units, field="--metrics", what="metric")
+    refuse_reversed(start, stop, "--from", "--to")
     chosen = choose_profile(profile)
     with open_for_reading(source, branch) as src:
         replay = _replay(src, chosen)
         head = replay.head()
         last = head if stop is None else min(stop, head)
+        if wanted is not None:
+            edges = {min(max(start, 0), head), last}
+            check_known(
+                wanted,
+                known_subjects(src.journal, src.branch, edges),
+                field="--subjects",
+                what="subject",
+            )
         console = out()
+        cols = [h for h in HEADLINE if names is None or h[0] in names]
         if fmt == "table":
             console.print(
-                f"[dim]{shown(src.label)}: events {start}–{last} of {head}, "
-                f"profile {shown(chosen.name)}[/]"
+                Text(
+                    safe_text(
+                        f"{src.label}: events {start}–{last} of {head}, profile {chosen.name}"
+                    ),
+                    "dim",
+                )
             )
-            cols = [h for h in HEADLINE if names is None or h[0] in names]
-            header = "".join(f"{label:>11}" for _n, label, _f in cols)
+            header = "".join(f"{label:>11}" for _n, label, _u in cols)
             console.print(f"[bold]{'#':>6}  {'occurred_at':<20}  {'type':<28}{header}[/bold]")
         frame: Frame | None = None
         with progress_bar("replaying", last) as tick:
             for frame in replay.frames(start, last):
                 if fmt == "jsonl":
                     row = frame.to_json(names, wanted)
+                    if changes_only:
+                        del row["findings"]
+                        row["raised"] = [a.to_json() for a in frame.raised]
+                        row["cleared"] = [a.to_json() for a in frame.cleared]
                     row["profile"] = chosen.name
                     write_json_line(row)
                 else:
@@ -129,7 +169,10 @@ def run_cmd(
 
 
 def _print_run_row(console: Any, frame: Frame, cols: Any) -> None:
-    values = "".join(f"{_fmt(_value(frame, name), spec):>11}" for name, _label, spec in cols)
+    values = "".join(
+        f"{format_value(_value(frame, name), unit, name=name, compact=True):>11}"
+        for name, _label, unit in cols
+    )
     env = frame.envelope
     say(f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}", console)
     for active in frame.raised:
@@ -180,8 +223,10 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
         return
     env = frame.envelope
     console.print(
-        f"[bold]{shown(label)}[/] after #{env.seq} {shown(env.type)} at "
-        f"{shown(env.occurred_at)} (profile {shown(profile)})"
+        Text.assemble(
+            (safe_text(label), "bold"),
+            safe_text(f" after #{env.seq} {env.type} at {env.occurred_at} (profile {profile})"),
+        )
     )
     tree = Tree("deployment")
     for number in sorted(state.sites):
@@ -205,18 +250,27 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
         for member_id in sorted(group["members"], key=member_sort_key):
             m = state.members[member_id]
             glyph = {"UP": "●", "DOWN": "✖", "DOWN_ADMIN": "○", "UPGRADING": "◐"}[m["state"]]
+            cause = f"  ({m['cause']})" if m.get("cause") else ""
             g.add(
                 _cell(
                     f"{glyph} {member_id} {m['state']:<10} {m['version']:<8} "
-                    f"cpu {m['cpu_pct']:5.1f}%  conns {m['connections']:>12,.0f}"
+                    f"cpu {m['cpu_pct']:5.1f}%  conns {m['connections']:>12,.0f}{cause}"
                 )
             )
     console.print(tree)
+    units = metric_units(settings().manager)
     table = Table(title="system metrics", title_justify="left")
-    for col in ("metric", "value", "low", "high"):
-        table.add_column(col, justify="right" if col != "metric" else "left")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("band", justify="right", no_wrap=True)
     for name, metric in sorted(engine.metrics.by_subject.get("system", {}).items()):
-        table.add_row(_cell(name), f"{metric.value:.4g}", f"{metric.low:.4g}", f"{metric.high:.4g}")
+        unit = units.get(name)
+        band = (
+            format_band(metric.low, metric.high, unit, name=name, compact=True)
+            if has_band(metric.low, metric.value, metric.high)
+            else ""
+        )
+        table.add_row(_cell(name), format_value(metric.value, unit, name=name, compact=True), band)
     console.print(table)
     console.print(f"[bold]{len(frame.findings)} active findings[/]")
     for active in frame.findings:
@@ -233,9 +287,12 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
 def diff_cmd(
     source: str, a: int, b: int, profile: str | None, fmt: str, branch: str | None
 ) -> None:
-    """What changed between event A and event B: topology, metrics, findings, events."""
-    if a > b:
-        a, b = b, a
+    """What changed between event A and event B: topology, metrics, findings, events.
+
+    A must not be after B (the command refuses rather than swap them). Values
+    are shown in their units; changes smaller than float noise are not changes.
+    """
+    refuse_reversed(a, b, "A", "B")
     chosen = choose_profile(profile)
     with open_for_reading(source, branch) as src:
         replay = _replay(src, chosen)
@@ -264,17 +321,21 @@ def diff_cmd(
     _print_diff(result)
 
 
-def _plain(value: Any) -> str:
-    """A state value for people: '—' for absent, 'yes'/'no' for flags."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+def _topology_value(row: dict[str, Any], side: str) -> str:
+    """A topology row's A or B for people: units, yes/no, and a default weight as its value."""
+    value = row.get(side)
+    text = format_field(row["change"], value)
+    if row.get(f"{side}_default"):
+        text += " (default)"
+    return text
+
+
+MAX_TERMINAL_ROWS = 60
 
 
 def _print_diff(result: dict[str, Any]) -> None:
     console = out()
+    units = metric_units(settings().manager)
     console.print(f"[bold]#{result['a']} → #{result['b']}[/]")
     events = ", ".join(f"{t} ×{n}" for t, n in result["events"].items()) or "none"
     say(f"events between: {events}", console)
@@ -284,37 +345,34 @@ def _print_diff(result: dict[str, Any]) -> None:
             table.add_column(col, no_wrap=col in ("kind", "id", "change"))
         for row in result["topology"]:
             table.add_row(
-                *(
-                    _cell(v)
-                    for v in (
-                        row["kind"],
-                        row["id"],
-                        row["change"],
-                        _plain(row.get("a")),
-                        _plain(row.get("b")),
-                    )
-                )
+                _cell(row["kind"]),
+                _cell(row["id"]),
+                _cell(row["change"]),
+                _cell(_topology_value(row, "a")),
+                _cell(_topology_value(row, "b")),
             )
         console.print(table)
-    if result["metrics"]:
+    rows = result["metrics"]
+    if rows:
+        # On a terminal, the largest changes; piped, every row (nothing is ever cut).
+        shown = rows[:MAX_TERMINAL_ROWS] if sys.stdout.isatty() else rows
         table = Table(title="metrics (largest change first)", title_justify="left")
         for col in ("subject", "metric", "A", "B", "Δ", "Δ%"):
             left = col in ("subject", "metric")
-            table.add_column(col, justify="left" if left else "right", no_wrap=left)
-        for row in result["metrics"][:60]:
-            pct = "" if row["pct"] is None else f"{row['pct']:+.1f}%"
-            delta = "" if row["delta"] is None else f"{row['delta']:+.4g}"
+            table.add_column(col, justify="left" if left else "right", no_wrap=True)
+        for row in shown:
+            unit, name = units.get(row["metric"]), row["metric"]
             table.add_row(
                 _cell(row["subject"]),
-                _cell(row["metric"]),
-                _fmt(row["a"]),
-                _fmt(row["b"]),
-                delta,
-                pct,
+                _cell(name),
+                format_value(row["a"], unit, name=name, compact=True),
+                format_value(row["b"], unit, name=name, compact=True),
+                format_delta(row["delta"], unit, name=name, compact=True),
+                format_percent_change(row["pct"]),
             )
         console.print(table)
-        if len(result["metrics"]) > 60:
-            console.print(f"… and {len(result['metrics']) - 60} more (--format json for all)")
+        if len(shown) < len(rows):
+            console.print(f"… and {len(rows) - len(shown)} more (pipe it, or --format json)")
     for word, sign in (("raised", "+"), ("resolved", "-")):
         for f in result["findings"][word]:
             say(
