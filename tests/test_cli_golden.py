@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import run_twin
 from tests.test_cli import ROOT, twin
 
 TS = "2026-03-14T02:00:00Z"
@@ -156,21 +157,30 @@ def scenario(tmp_path: Path) -> Path:
     return path
 
 
-def test_state_prints_the_topology_metrics_in_their_units_and_findings(scenario: Path) -> None:
-    result = twin("state", scenario.name, "--at", "8", cwd=scenario.parent)
+def test_state_prints_the_topology_metrics_in_their_units_and_findings(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(scenario.parent)
+    result = run_twin("state", scenario.name, "--at", "8")
     assert result.code == 0, result.err
     assert _lines(result.out) == _lines(STATE_AT_8)
 
 
-def test_diff_prints_topology_metrics_and_findings_in_their_units(scenario: Path) -> None:
-    result = twin("diff", scenario.name, "8", "11", cwd=scenario.parent)
+def test_diff_prints_topology_metrics_and_findings_in_their_units(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(scenario.parent)
+    result = run_twin("diff", scenario.name, "8", "11")
     assert result.code == 0, result.err
     assert _lines(result.out) == _lines(DIFF_8_11)
 
 
-def test_profile_prints_values_in_their_units_with_bands_and_provenance(tmp_path: Path) -> None:
+def test_profile_prints_values_in_their_units_with_bands_and_provenance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "lab.toml").write_text(LAB_PROFILE)
-    result = twin("profile", "--profile", "lab.toml", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run_twin("profile", "--profile", "lab.toml")
     assert result.code == 0, result.err
     blocks = {
         block.split(" = ", 1)[0]: block.rstrip()
@@ -182,6 +192,7 @@ def test_profile_prints_values_in_their_units_with_bands_and_provenance(tmp_path
 
 
 def test_piped_tables_never_cut_a_number_short() -> None:
+    # A real process with its stdout on a pipe and a narrow COLUMNS.
     incident = ROOT / "examples" / "incident-0412.jsonl"
     narrow = {"COLUMNS": "50"}
     state = twin("state", incident, "--at", "238", env=narrow)
@@ -191,7 +202,7 @@ def test_piped_tables_never_cut_a_number_short() -> None:
         assert "…" not in output
     assert re.search(r"│ capacity\.connections_max +│ +23,892,758 │", state.out)
     # Piped, diff lists every changed metric (on a terminal, the 60 largest).
-    rows = json.loads(twin("diff", incident, "230", "240", "--format", "json").out)["metrics"]
+    rows = json.loads(run_twin("diff", incident, "230", "240", "--format", "json").out)["metrics"]
     listed = [
         line for line in diff.out.splitlines() if re.match(r"│ (system|group:|member:)", line)
     ]
