@@ -385,7 +385,7 @@ def write(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return AppendResult(top + 1, seq, seq - top, skipped), state
+    return AppendResult(top + 1, seq, seq - top, skipped, prev_hash), state
 
 
 def _as_stored(item: Prepared) -> StoredContent:

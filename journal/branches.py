@@ -83,9 +83,24 @@ def segments(conn: sqlite3.Connection, branch: str | None) -> tuple[Segment, ...
     lineage: list[tuple[str, int]] = []
     current: str | None = name
     while current is not None:
+        if any(current == seen for seen, _fork in lineage):
+            chain = " → ".join([*(n for n, _f in lineage), current])
+            raise TwinInputError(
+                f"branch {name!r} cannot be read: its parents form a cycle ({chain}); "
+                "the journal's branches table was edited",
+                field="branch",
+                value=name,
+            )
         found = _row(conn, current)
         if found is None:
-            raise _unknown(conn, current)
+            if current == name:
+                raise _unknown(conn, current)
+            raise TwinInputError(
+                f"branch {name!r} cannot be read: its parent {current!r} is missing; "
+                "the journal's branches table was edited",
+                field="branch",
+                value=name,
+            )
         lineage.append((current, found[1]))
         current = found[0]
     out = [Segment(None, 1, UNBOUNDED)]
@@ -137,11 +152,15 @@ def info(conn: sqlite3.Connection, name: str) -> BranchInfo:
     if found is None:
         raise _unknown(conn, name)
     parent, fork, created = found
-    return BranchInfo(name, parent, fork, head(conn, segments(conn, name)), created)
+    try:
+        view = segments(conn, name)
+    except TwinInputError as exc:
+        return BranchInfo(name, parent, fork, fork, created, exc.problem)
+    return BranchInfo(name, parent, fork, head(conn, view), created)
 
 
 def list_branches(conn: sqlite3.Connection) -> list[BranchInfo]:
-    """Every what-if branch (not the main line), by name."""
+    """Every what-if branch (not the main line), by name; broken ones say why (``problem``)."""
     names = [str(r[0]) for r in conn.execute("SELECT name FROM branches ORDER BY name")]
     return [info(conn, name) for name in names]
 

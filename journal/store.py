@@ -10,16 +10,14 @@ A :class:`Journal` is meant for one thread at a time.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from journal import appending, branches, importing, snapshots
+from journal import appending, branches, importing, snapshots, verifying
 from journal.folding import fold
-from journal.hashing import ChainCursor, check_rows
-from journal.reading import COLUMNS_SQL, decode_rows, iter_raw, read_view
+from journal.reading import COLUMNS_SQL, decode_rows, read_view
 from journal.results import AppendResult, BranchInfo, VerifyResult
 from journal.schema import connect, prepare
 from twin.envelope import Envelope
@@ -268,47 +266,45 @@ class Journal:
         """Check the hash chain of the main line (or of a branch's whole view).
 
         Every row is re-hashed from its stored columns; the first missing seq,
-        broken link or edited row is named.
+        broken link or edited row is named, and the head anchor must match the
+        last row (events deleted from the end).
 
         Args:
             branch: check this branch's view (its parent's prefix, then its own events).
             progress: called with the number of events checked, now and then.
+
+        Raises:
+            TwinInputError: no such branch, or one whose parents are missing or in a cycle.
         """
-        view = branches.segments(self._conn, branch)
-        cursor = ChainCursor()
         self._conn.execute("BEGIN")  # one snapshot for every segment
         try:
-            with contextlib.closing(iter_raw(self._conn, view)) as chunks:
-                for rows in chunks:
-                    good = check_rows(cursor, rows)
-                    if progress is not None:
-                        progress(cursor.checked)
-                    if not good:
-                        break
-            if cursor.bad_seq is None:
-                self._check_head_anchor(branch, cursor)
+            return verifying.verify_view(self._conn, branch, progress)
         finally:
             self._conn.execute("COMMIT")
-        return VerifyResult(cursor.bad_seq is None, cursor.checked, cursor.bad_seq, cursor.problem)
 
-    def _check_head_anchor(self, branch: str | None, cursor: ChainCursor) -> None:
-        """Events deleted from the end leave a valid chain; the head anchor tells."""
-        found = self._conn.execute(
-            "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
-        ).fetchone()
-        if found is None:
-            return  # nothing appended to this line yet (or a journal from before anchors)
-        seq_text, _, anchor_hash = str(found[0]).partition(":")
-        last_seq = cursor.next_seq - 1
-        if int(seq_text) > last_seq:
-            cursor.bad_seq = last_seq + 1
-            cursor.problem = (
-                f"seq {last_seq + 1}: missing; the journal recorded events up to "
-                f"{seq_text} (deleted from the end?)"
-            )
-        elif int(seq_text) == last_seq and anchor_hash != cursor.prev_hash:
-            cursor.bad_seq = last_seq
-            cursor.problem = f"seq {last_seq}: hash differs from the one recorded at append"
+    def verify_all(self, *, progress: Callable[[int], None] | None = None) -> list[VerifyResult]:
+        """Check the main line and every branch (each stored row once): one result per line.
+
+        A branch whose parents are missing or form a cycle is a failed result; the
+        other lines are still checked.
+
+        Args:
+            progress: called with the number of events checked so far, now and then.
+        """
+        return verifying.verify_all(self._conn, progress)
+
+    def check_recorded_head(self, head: str) -> str | None:
+        """Whether the main line still holds ``head`` (``SEQ:HASH`` or ``HASH``), recorded
+        elsewhere (``twin import`` prints it); run after a successful :meth:`verify`.
+
+        Returns:
+            None if it does, else what is wrong in words (the history was rewritten).
+
+        Raises:
+            TwinInputError: ``head`` is not ``SEQ:HASH`` or a 64-digit hex hash.
+        """
+        seq, head_hash = verifying.parse_recorded_head(head)
+        return verifying.check_recorded_head(self._conn, seq, head_hash)
 
     # -- writing ---------------------------------------------------------------------------
 

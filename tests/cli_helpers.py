@@ -83,3 +83,41 @@ def run_twin(*args: Any, env: dict[str, str] | None = None, stdin: bytes = b"") 
         err_bytes.getvalue().decode("utf-8", "replace"),
         trace,
     )
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail (instead of hanging the suite) if the block runs longer than ``seconds``."""
+    import signal
+
+    def expired(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s (a hang?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def tamper(path: Any, *statements: str) -> None:
+    """Change a journal behind the twin's back, as anyone with sqlite3 could (triggers dropped)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for name in (
+            "events_no_update",
+            "events_no_delete",
+            "branches_no_update",
+            "branches_no_delete",
+            "branch_events_no_update",
+            "branch_events_no_delete",
+        ):
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for sql in statements:
+            conn.execute(sql)
+    finally:
+        conn.close()

@@ -11,6 +11,7 @@ from journal import Journal
 from twin.cli._common import (
     FORMAT_TABLE_JSONL,
     branch_option,
+    err,
     open_for_reading,
     open_journal,
     out,
@@ -104,6 +105,7 @@ def import_cmd(
     if result.skipped:
         msg += f"; skipped {result.skipped} already in the journal"
     say(msg)
+    say(f"head {result.last_seq}:{result.head_hash}")
 
 
 @click.command("append", context_settings={"ignore_unknown_options": False})
@@ -239,6 +241,9 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
             if not branches:
                 console.print("no branches; create one with `twin branch JOURNAL NAME --at N`")
             for b in branches:
+                if b.problem:
+                    say(f"{b.name}  BROKEN: {b.problem}", console)
+                    continue
                 say(
                     f"{b.name}  from {b.parent or 'main'} at #{b.fork_seq}, head #{b.head}", console
                 )
@@ -254,18 +259,60 @@ def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str
 @click.command("verify")
 @click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
 @branch_option
-def verify_cmd(journal_path: Path, branch: str | None) -> None:
-    """Check the hash chain; name the first bad seq (exit 1) if it is broken."""
+@click.option(
+    "--head",
+    "recorded_head",
+    metavar="SEQ:HASH",
+    help="Also check that the main line still holds this head, recorded elsewhere "
+    "(`twin import` prints it): catches a history rewritten along with its anchor.",
+)
+def verify_cmd(journal_path: Path, branch: str | None, recorded_head: str | None) -> None:
+    """Check the hash chains; name the first bad seq of each broken line (exit 1).
+
+    Checks the main line and every what-if branch (each stored event once),
+    or only the view of --branch NAME. Every event is re-hashed; a missing,
+    inserted or edited event breaks the chain, and events deleted from the end
+    are caught by the head anchor each append records. A history rewritten
+    together with its anchor is only caught against a head kept elsewhere:
+    --head SEQ:HASH.
+    """
     with open_journal(journal_path, plugin_events=False) as journal:
-        total = journal.head(branch=branch)
-        with progress_bar("verifying", total) as tick:
-            result = journal.verify(branch=branch, progress=tick)
-    if not result.ok:
-        raise CheckFailed(
-            f"verify FAILED at seq {result.first_bad_seq}: {result.problem} "
-            f"({result.checked} events checked)"
+        if branch is not None:
+            total = journal.head(branch=branch)
+            with progress_bar("verifying", total) as tick:
+                results = [journal.verify(branch=branch, progress=tick)]
+        else:
+            total = journal.head() + sum(
+                max(0, b.head - b.fork_seq) for b in journal.branches() if not b.problem
+            )
+            with progress_bar("verifying", total) as tick:
+                results = journal.verify_all(progress=tick)
+        head_problem = None
+        if recorded_head is not None and results[0].ok:
+            head_problem = journal.check_recorded_head(recorded_head)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        where = f" on branch {r.branch}" if r.branch else ""
+        at = f" at seq {r.first_bad_seq}" if r.first_bad_seq is not None else ""
+        say(
+            f"twin: verify FAILED{where}{at}: {r.problem} ({r.checked} events checked)",
+            err(),
         )
-    out().print(f"ok: {result.checked} events, hash chain intact")
+    if head_problem is not None:
+        say(f"twin: verify FAILED against the recorded head: {head_problem}", err())
+    if failed or head_problem is not None:
+        raise CheckFailed("")
+    main, *others = results
+    if not others:
+        say(f"ok: {main.checked} events, hash chain intact")
+    else:
+        own = sum(r.checked for r in others)
+        say(
+            f"ok: {main.checked} events on main and {own} on {len(others)} "
+            f"branch{'es' if len(others) > 1 else ''}, hash chains intact"
+        )
+    if recorded_head is not None:
+        say(f"ok: the recorded head {recorded_head.strip()} is in the history")
 
 
 @click.command("snapshots")

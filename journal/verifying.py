@@ -1,0 +1,215 @@
+"""Verifying a journal: every line's hash chain, its head anchor, and a head recorded elsewhere.
+
+A journal has lines: the main line and every what-if branch. :func:`verify_view`
+checks one view (the main line, or a branch with its parent's prefix) from
+seq 1. :func:`verify_all` checks every line once: the main line, then each
+branch's own rows chained from its parent's row at the fork, so shared rows
+are hashed once however many branches there are. A branch whose parents are
+missing or form a cycle (a ``branches`` table edited by hand) is reported as
+broken; the other lines are still checked.
+
+Tamper evidence and its limits: a row edited, deleted or inserted in the
+middle breaks the chain; rows deleted from the end are caught by the head
+anchor (``meta``) written by every append. Someone who rewrites the tail
+*and* the anchor leaves a valid journal behind: only a head recorded
+elsewhere catches that (``twin import`` prints the head; ``twin verify
+--head`` checks the journal still holds it): :func:`check_recorded_head`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from journal import appending, branches
+from journal.branches import Segment
+from journal.hashing import GENESIS_HASH, ChainCursor, check_rows
+from journal.reading import iter_raw
+from journal.results import VerifyResult
+from twin.errors import TwinInputError
+
+Progress = Callable[[int], None]
+
+_HEAD = re.compile(r"(?:#?(?P<seq>[0-9]+):)?(?P<hash>[0-9a-fA-F]{64})")
+
+
+def _check_rows(
+    conn: sqlite3.Connection,
+    view: Sequence[Segment],
+    cursor: ChainCursor,
+    progress: Progress | None,
+    done_before: int,
+) -> None:
+    with contextlib.closing(iter_raw(conn, view)) as chunks:
+        for rows in chunks:
+            good = check_rows(cursor, rows)
+            if progress is not None:
+                progress(done_before + cursor.checked)
+            if not good:
+                return
+
+
+def parse_anchor(value: object) -> tuple[int, str] | None:
+    """``(seq, hash)`` of a stored head anchor ``"<seq>:<hash>"``, or None if it is garbage."""
+    seq_text, sep, anchor_hash = str(value).partition(":")
+    if not sep or not seq_text.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", anchor_hash):
+        return None
+    return int(seq_text), anchor_hash
+
+
+def check_head_anchor(conn: sqlite3.Connection, branch: str | None, cursor: ChainCursor) -> None:
+    """Events deleted from the end leave a valid chain; the head anchor tells.
+
+    Marks ``cursor`` bad if the anchor names a later seq than the last row, a
+    different hash for the last row, or is not an anchor at all.
+    """
+    found = conn.execute(
+        "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
+    ).fetchone()
+    if found is None:
+        return  # nothing appended to this line yet (or a journal from before anchors)
+    last_seq = cursor.next_seq - 1
+    anchor = parse_anchor(found[0])
+    if anchor is None:
+        cursor.bad_seq = last_seq
+        cursor.problem = (
+            f"the head anchor {appending.head_key(branch)!r} in meta is not <seq>:<hash> "
+            f"(got {str(found[0])[:80]!r}): the meta table was edited"
+        )
+        return
+    seq, anchor_hash = anchor
+    if seq > last_seq:
+        cursor.bad_seq = last_seq + 1
+        cursor.problem = (
+            f"seq {last_seq + 1}: missing; the journal recorded events up to "
+            f"{seq} (deleted from the end?)"
+        )
+    elif seq == last_seq and anchor_hash != cursor.prev_hash:
+        cursor.bad_seq = last_seq
+        cursor.problem = f"seq {last_seq}: hash differs from the one recorded at append"
+
+
+def _result(cursor: ChainCursor, branch: str | None) -> VerifyResult:
+    return VerifyResult(
+        cursor.bad_seq is None, cursor.checked, cursor.bad_seq, cursor.problem, branch
+    )
+
+
+def verify_view(
+    conn: sqlite3.Connection, branch: str | None, progress: Progress | None = None
+) -> VerifyResult:
+    """Check one view's chain from seq 1 (a branch: its parent's prefix, then its own rows).
+
+    The caller holds a read transaction, so every segment is read from one snapshot.
+
+    Raises:
+        TwinInputError: no such branch, or one whose parents are missing or form a cycle.
+    """
+    view = branches.segments(conn, branch)
+    cursor = ChainCursor()
+    _check_rows(conn, view, cursor, progress, 0)
+    if cursor.bad_seq is None:
+        check_head_anchor(conn, branches.normalise(branch), cursor)
+    return _result(cursor, branches.normalise(branch))
+
+
+def _verify_own_rows(
+    conn: sqlite3.Connection, name: str, progress: Progress | None, done_before: int
+) -> VerifyResult:
+    """A branch's own rows, chained from its parent's row at the fork (checked already)."""
+    try:
+        view = branches.segments(conn, name)
+    except TwinInputError as exc:
+        return VerifyResult(False, 0, None, exc.problem, name)
+    own = view[-1]
+    fork = own.lo - 1
+    parent_view = view[:-1]
+    parent_head = branches.head(conn, parent_view) if parent_view else 0
+    if fork > parent_head:
+        return VerifyResult(
+            False,
+            0,
+            fork + 1,
+            f"the branch forks at seq {fork} but its parent's head is {parent_head} "
+            "(the branches table was edited?)",
+            name,
+        )
+    cursor = ChainCursor(next_seq=fork + 1)
+    if fork > 0:
+        row = branches.fetch_row(conn, parent_view, fork, "hash")
+        cursor.prev_hash = GENESIS_HASH if row is None else str(row[0])
+    _check_rows(conn, (own,), cursor, progress, done_before)
+    if cursor.bad_seq is None:
+        check_head_anchor(conn, name, cursor)
+    return _result(cursor, name)
+
+
+def verify_all(conn: sqlite3.Connection, progress: Progress | None = None) -> list[VerifyResult]:
+    """Check the main line and every branch, each row once; one result per line.
+
+    The main line comes first, then the branches by name. A broken line does
+    not stop the others from being checked.
+    """
+    conn.execute("BEGIN")  # one snapshot for every line
+    try:
+        results = [verify_view(conn, None, progress)]
+        names = [str(r[0]) for r in conn.execute("SELECT name FROM branches ORDER BY name")]
+        done = results[0].checked
+        for name in names:
+            result = _verify_own_rows(conn, name, progress, done)
+            done += result.checked
+            results.append(result)
+    finally:
+        conn.execute("COMMIT")
+    return results
+
+
+def parse_recorded_head(text: str) -> tuple[int | None, str]:
+    """``HASH`` or ``SEQ:HASH`` (as ``twin import`` prints it) → ``(seq or None, hash)``.
+
+    Raises:
+        TwinInputError: not a 64-digit hex hash, optionally after ``SEQ:``.
+    """
+    found = _HEAD.fullmatch(text.strip())
+    if found is None:
+        raise TwinInputError(
+            "must be the head as `twin import` prints it: SEQ:HASH or HASH (64 hex digits)",
+            field="--head",
+            value=text,
+        )
+    seq = found.group("seq")
+    return (None if seq is None else int(seq)), found.group("hash").lower()
+
+
+def check_recorded_head(conn: sqlite3.Connection, seq: int | None, head_hash: str) -> str | None:
+    """Whether the main line still holds a head recorded elsewhere; None if it does.
+
+    Call it after the chain verified: every stored hash is then genuine, so the
+    recorded head is either one of them (history since then was only appended
+    to) or the history it ended was rewritten.
+
+    Returns:
+        None, or what is wrong in words.
+    """
+    if seq is not None:
+        row = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return (
+                f"the recorded head #{seq} is gone: the journal ends before it "
+                "(events were removed and the head anchor rewritten)"
+            )
+        if str(row[0]) != head_hash:
+            return (
+                f"seq {seq} no longer has the recorded hash {head_hash[:16]}…: "
+                "history up to the recorded head was rewritten"
+            )
+        return None
+    row = conn.execute("SELECT seq FROM events WHERE hash = ?", (head_hash,)).fetchone()
+    if row is None:
+        return (
+            f"no event has the recorded head hash {head_hash[:16]}…: history was rewritten, "
+            "or this is another journal"
+        )
+    return None
