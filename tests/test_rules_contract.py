@@ -25,6 +25,7 @@ FAMILIES = {
     "checkpoint",
     "throughput",
     "weights",
+    "members",
 }
 
 # contract §6, metric names and units ("" where the contract gives none)
@@ -96,6 +97,8 @@ EXTENSION_FINDINGS = {
     "capacity.smo-moved": "info",
     "versions.upgrade-not-grouped": "warning",
     "versions.mixed-outside-window": "error",
+    "members.down": "error",
+    "members.down-admin": "info",
 }
 
 
