@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,9 @@ from twin.event_files import NewEvent, normalise_time
 from twin.events import EventRegistry
 from twin.reducer import apply
 from twin.state import TwinState
+from twin.toml_lines import TomlTable as _Table
+from twin.toml_lines import parse_toml as _parse
+from twin.toml_lines import scan as _scan
 
 #: Table name → the event type each of its entries becomes, in the order they are emitted.
 TABLE_EVENTS: dict[str, str] = {
@@ -75,110 +76,6 @@ DEPLOYMENT_KEYS: dict[str, str] = {
 }
 
 TABLES = ("deployment", *TABLE_EVENTS)
-
-_BARE = r"[A-Za-z0-9_-]+"
-_NAME = rf"(?:{_BARE}|\"[^\"]*\"|'[^']*')"
-_ARRAY_HEADER = re.compile(rf"\[\[\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*\]\]")
-_TABLE_HEADER = re.compile(rf"\[\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*\]")
-_KEY = re.compile(rf"({_NAME})\s*[=.]")
-_TOML_LINE = re.compile(r"at line (\d+)")
-
-
-@attrs.define
-class _Table:
-    """Where one table sits in the file: its header line and the lines of its keys."""
-
-    name: str
-    array: bool
-    line: int
-    keys: dict[str, int] = attrs.field(factory=dict)
-
-
-def _unquote(name: str) -> str:
-    name = name.strip()
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
-        return name[1:-1]
-    return name
-
-
-def _header_name(raw: str) -> str:
-    return ".".join(_unquote(part) for part in re.split(r"\s*\.\s*", raw.strip()))
-
-
-def _string_state(line: str, open_quote: str | None) -> str | None:
-    """Follow TOML strings and comments across one line.
-
-    Args:
-        line: the line's text.
-        open_quote: the multi-line string delimiter open at the start of the line, if any.
-
-    Returns:
-        The multi-line string delimiter still open at the end of the line, if any.
-    """
-    i = 0
-    n = len(line)
-    while i < n:
-        if open_quote is not None:
-            end = line.find(open_quote, i)
-            if open_quote == '"""':
-                # skip escaped characters inside a multi-line basic string
-                while end != -1 and _escaped(line, end):
-                    end = line.find(open_quote, end + 1)
-            if end == -1:
-                return open_quote
-            i = end + 3
-            while i < n and line[i] == open_quote[0]:  # up to two quotes may end the string
-                i += 1
-            open_quote = None
-            continue
-        char = line[i]
-        if char == "#":
-            return None
-        if line.startswith('"""', i) or line.startswith("'''", i):
-            open_quote = line[i : i + 3]
-            i += 3
-        elif char == '"':
-            i += 1
-            while i < n and line[i] != '"':
-                i += 2 if line[i] == "\\" else 1
-            i += 1
-        elif char == "'":
-            end = line.find("'", i + 1)
-            i = n if end == -1 else end + 1
-        else:
-            i += 1
-    return open_quote
-
-
-def _escaped(line: str, index: int) -> bool:
-    backslashes = 0
-    while index - backslashes - 1 >= 0 and line[index - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1
-
-
-def _scan(text: str) -> list[_Table]:
-    """Find every table header and key in a (valid) TOML text, with its line number.
-
-    The first entry is the root table (line 1): keys given before any header.
-    """
-    tables = [_Table("", False, 1)]
-    open_quote: str | None = None
-    for number, line in enumerate(text.split("\n"), start=1):  # TOML counts \n only
-        if open_quote is None:
-            stripped = line.lstrip()
-            array = _ARRAY_HEADER.match(stripped)
-            table = None if array else _TABLE_HEADER.match(stripped)
-            if array or table:
-                match = array or table
-                assert match is not None
-                tables.append(_Table(_header_name(match.group(1)), bool(array), number))
-            else:
-                key = _KEY.match(stripped)
-                if key:
-                    tables[-1].keys.setdefault(_unquote(key.group(1)), number)
-        open_quote = _string_state(line, open_quote)
-    return tables
 
 
 @attrs.frozen
@@ -297,16 +194,6 @@ def _read_text(path: Path, shown: str) -> str:
         raise TwinInputError("no such topology file", source=shown) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TwinInputError(f"cannot read topology file: {exc}", source=shown) from None
-
-
-def _parse(text: str, shown: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = _TOML_LINE.search(str(exc))
-        raise TwinInputError(
-            f"not valid TOML: {exc}", source=shown, line=int(found.group(1)) if found else None
-        ) from None
 
 
 def read_topology(path: str | Path, registry: EventRegistry) -> list[NewEvent]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from twin import __version__
-from twin.cli import bisect_cmd, demo, journal_cmds, plugin_cmds, replay_cmds, tui_cmd
+from twin.cli import bisect_cmd, demo, journal_cmds, plan_cmds, plugin_cmds, replay_cmds, tui_cmd
 from twin.cli._common import Settings, err, shown
 from twin.cli._errors import is_help_request, usage_line
 from twin.engine import PluginError
@@ -37,6 +37,7 @@ class TwinGroup(click.Group):
         "diff",
         "bisect",
         "branch",
+        "plan",
         "verify",
         "snapshots",
         "plugins",
@@ -96,7 +97,7 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     ctx.obj = given
 
 
-for module in (demo, tui_cmd, journal_cmds, replay_cmds, bisect_cmd, plugin_cmds):
+for module in (demo, tui_cmd, journal_cmds, replay_cmds, bisect_cmd, plan_cmds, plugin_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 
