@@ -31,7 +31,7 @@ from journal.folding import fold
 from journal.hashing import GENESIS_HASH, canonical_bytes, encode_data
 from journal.ids import new_event_ids
 from journal.results import AppendResult
-from journal.schema import EVENT_COLUMNS, utc_now
+from journal.schema import EVENT_COLUMNS, rollback, utc_now
 from twin.demand import with_serving
 from twin.errors import ConflictError, TwinInputError
 from twin.event_files import NewEvent
@@ -382,8 +382,7 @@ def write(
             )
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return AppendResult(top + 1, seq, seq - top, skipped, prev_hash), state
 

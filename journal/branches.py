@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from journal.results import BranchInfo
-from journal.schema import utc_now
+from journal.schema import rollback, utc_now
 from twin.errors import TwinInputError
 
 MAIN = "main"
@@ -197,7 +197,6 @@ def create(conn: sqlite3.Connection, name: str, *, at: int, parent: str | None) 
         )
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return info(conn, name)

@@ -9,6 +9,7 @@ both. Snapshots are derived data in their own table and may be dropped.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime
 
@@ -121,16 +122,39 @@ def _initial(db: Database) -> None:
     )
 
 
-def connect(path: str) -> sqlite3.Connection:
+def connect(path: str, *, wait: float | None = None, uri: bool = False) -> sqlite3.Connection:
     """Open a connection with the journal's settings (transactions are managed explicitly).
 
     The connection runs in autocommit mode (``isolation_level=None``): every write
     path opens its own ``BEGIN IMMEDIATE`` transaction.
+
+    Args:
+        path: the file (or an SQLite ``file:`` URI when ``uri``).
+        wait: seconds a write waits for another writer's lock (default
+            :data:`BUSY_TIMEOUT_S`).
+        uri: ``path`` is a ``file:`` URI (e.g. ``?immutable=1`` for read-only media).
     """
     conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        path,
+        timeout=BUSY_TIMEOUT_S if wait is None else wait,
+        isolation_level=None,
+        check_same_thread=False,
+        uri=uri,
     )
     return conn
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any; a failing rollback (a disk gone bad) is
+    left to SQLite, which rolls back on its own, so the original error is the one reported."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+_CANNOT_REACH = frozenset({3, 5, 6, 8, 10, 13, 14})
+"""SQLite codes (PERM, BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN) that say nothing
+about whether the file is a journal."""
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
@@ -176,8 +200,7 @@ def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
         MIGRATIONS.apply(db)
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
 
 
@@ -198,6 +221,9 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
     try:
         tables = _tables(conn)
     except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in _CANNOT_REACH:
+            raise  # the file is fine, its place is not: the caller explains (read-only media)
         raise TwinInputError(f"not a twin journal ({exc})", source=shown) from None
     if "meta" in tables:
         _check_meta(conn, shown)
@@ -213,7 +239,9 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
         return
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode not in ("wal", "memory"):
-        conn.execute("PRAGMA journal_mode=WAL")
+        # A read-only file keeps its mode (an exported copy on read-only media).
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     if "meta" not in tables or MIGRATIONS.pending(
         Database(conn, execute_plugins=False, recursive_triggers=False)

@@ -27,7 +27,7 @@ import orjson
 import twin
 from journal.branches import Segment, segment_of
 from journal.cache_seal import seal, unseal
-from journal.schema import BUSY_TIMEOUT_S, utc_now
+from journal.schema import rollback, utc_now
 from twin.snapshot_codec import compress, decompress
 from twin.state import TwinState
 from twin.state_data import from_canonical
@@ -94,6 +94,7 @@ def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
     """
     if not rows or conn.in_transaction:
         return False
+    previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
     conn.execute("PRAGMA busy_timeout = 200")
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -106,7 +107,7 @@ def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
                 conn.execute("ROLLBACK")
         return False
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {previous}")
 
 
 def load(
@@ -156,8 +157,7 @@ def drop(conn: sqlite3.Connection, key: str | None) -> int:
             cursor = conn.execute("DELETE FROM snapshots WHERE key = ?", (key,))
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return int(cursor.rowcount)
 

@@ -10,21 +10,37 @@ A :class:`Journal` is meant for one thread at a time.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from journal import appending, branches, importing, snapshots, verifying
+from journal import appending, branches, failures, importing, snapshots, verifying
 from journal.folding import fold
 from journal.reading import COLUMNS_SQL, decode_rows, read_view
 from journal.results import AppendResult, BranchInfo, VerifyResult
-from journal.schema import connect, prepare
+from journal.schema import BUSY_TIMEOUT_S, connect, prepare
 from twin.envelope import Envelope
 from twin.errors import TwinInputError
 from twin.event_files import Importer, NewEvent
 from twin.events import EventRegistry, default_registry
 from twin.state import TwinState
+
+
+def _unwritable(file: Path, exc: sqlite3.Error) -> bool:
+    """True if ``exc`` came from a journal SQLite could not open for writing where it lies."""
+    code = failures.code_of(exc)
+    if code not in (failures.SQLITE_CANTOPEN, failures.SQLITE_READONLY, failures.SQLITE_IOERR):
+        return False
+    return not os.access(file, os.W_OK) or not os.access(file.parent, os.W_OK)
+
+
+def _remove_journal_files(file: Path) -> None:
+    """Remove a journal this process just failed to create (nothing half-made is left)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{file}{suffix}").unlink(missing_ok=True)
 
 
 class Journal:
@@ -51,6 +67,7 @@ class Journal:
         registry: EventRegistry | None = None,
         snapshots: bool = True,
         read_only: bool = False,
+        wait: float | None = None,
     ) -> None:
         """Wrap a prepared connection; use :meth:`create`, :meth:`open` or :meth:`in_memory`."""
         self._conn = conn
@@ -58,9 +75,24 @@ class Journal:
         self.read_only = read_only
         self.registry = registry if registry is not None else default_registry()
         self.use_snapshots = snapshots
+        self.wait = BUSY_TIMEOUT_S if wait is None else wait
+        self._read_only_why = "opened read-only; nothing is written to it"
+        self.warnings: list[str] = []
+        self.on_warning: Callable[[str], None] | None = None
         self._closed = False
         # The reducer state at the head of one branch after our last append.
         self._head_state: tuple[str | None, TwinState] | None = None
+
+    def warn(self, message: str) -> None:
+        """Record a warning about the journal (once) and pass it to :attr:`on_warning`.
+
+        The CLI prints them on stderr; library callers read :attr:`warnings`.
+        """
+        if message in self.warnings:
+            return
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -71,6 +103,7 @@ class Journal:
         *,
         registry: EventRegistry | None = None,
         snapshots: bool = True,
+        wait: float | None = None,
     ) -> Journal:
         """Create a new, empty journal file.
 
@@ -81,7 +114,7 @@ class Journal:
             raise TwinInputError(
                 "already exists; open it, or choose a new file name", source=str(path)
             )
-        return cls.open(path, registry=registry, create=True, snapshots=snapshots)
+        return cls.open(path, registry=registry, create=True, snapshots=snapshots, wait=wait)
 
     @classmethod
     def open(
@@ -92,8 +125,14 @@ class Journal:
         create: bool = False,
         snapshots: bool = True,
         read_only: bool = False,
+        wait: float | None = None,
     ) -> Journal:
         """Open a journal file (creating it first if ``create`` and it does not exist).
+
+        A journal whose file or folder cannot be written (read-only media, a
+        read-only mount) is opened read-only as an immutable file: it can be
+        read, nothing is written to it. Changes still in its ``-wal`` file
+        cannot be read that way; a warning says so.
 
         Args:
             path: the journal file.
@@ -103,10 +142,14 @@ class Journal:
             read_only: never write the file: the connection is ``query_only``, so
                 the file's bytes are the same afterwards (what-if sessions and plans
                 open their base this way). Cannot be combined with ``create``.
+            wait: seconds a write waits for another writer's lock before giving up
+                (default :data:`~journal.schema.BUSY_TIMEOUT_S`).
 
         Raises:
             TwinInputError: one line naming the file: no such journal, not a twin
                 journal, a newer format, or the file cannot be opened.
+            JournalLockedError: another writer held the lock during a needed
+                schema upgrade for longer than ``wait``.
         """
         file = Path(path)
         shown = str(path)
@@ -122,23 +165,61 @@ class Journal:
                     f"cannot create the journal: no such directory {str(file.parent)!r}",
                     source=shown,
                 )
+        elif not file.is_file():
+            raise TwinInputError("not a regular file, so not a journal", source=shown)
         if read_only and create:
             raise ValueError("a journal cannot be created read-only")
+        new_file = create and not file.exists()
         try:
-            conn = connect(shown)
+            conn = connect(shown, wait=wait)
+        except sqlite3.Error as exc:
+            raise failures.translate(exc, shown, wait=wait) from None
+        try:
             if read_only:
                 conn.execute("PRAGMA query_only = 1")
-        except sqlite3.Error as exc:
-            raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
-        try:
             prepare(conn, shown, create=create, read_only=read_only)
         except sqlite3.Error as exc:
             conn.close()
-            raise TwinInputError(f"cannot open the journal: {exc}", source=shown) from None
+            if new_file:
+                _remove_journal_files(file)
+            elif not create and _unwritable(file, exc):
+                return cls._open_immutable(file, registry=registry, snapshots=snapshots)
+            raise failures.translate(exc, shown, wait=wait) from None
         except BaseException:
             conn.close()
+            if new_file:
+                _remove_journal_files(file)
             raise
-        return cls(conn, shown, registry=registry, snapshots=snapshots, read_only=read_only)
+        return cls(
+            conn, shown, registry=registry, snapshots=snapshots, read_only=read_only, wait=wait
+        )
+
+    @classmethod
+    def _open_immutable(
+        cls, file: Path, *, registry: EventRegistry | None, snapshots: bool
+    ) -> Journal:
+        """Open a journal on read-only media: SQLite's ``immutable=1``, never written."""
+        shown = str(file)
+        uri = f"file:{urllib.parse.quote(str(file.resolve()))}?immutable=1"
+        try:
+            conn = connect(uri, uri=True)
+            prepare(conn, shown, create=False, read_only=True)
+        except sqlite3.Error as exc:
+            raise failures.translate(exc, shown) from None
+        journal = cls(conn, shown, registry=registry, snapshots=snapshots, read_only=True)
+        journal._read_only_why = (
+            "cannot write: the journal or its folder is read-only (read-only media or "
+            "mount, or file permissions); it was opened for reading only; nothing was written"
+        )
+        wal = Path(f"{file}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            journal.warn(
+                f"{shown} is on read-only media and its {wal.name} ({wal.stat().st_size:,} "
+                "bytes) cannot be read from there: the latest events may be missing. Copy "
+                f"{file.name} together with {wal.name} to writable storage, or make a "
+                "single-file copy with `twin export` where it was written"
+            )
+        return journal
 
     @classmethod
     def in_memory(cls, *, registry: EventRegistry | None = None, snapshots: bool = True) -> Journal:
@@ -337,7 +418,9 @@ class Journal:
         Raises:
             ConflictError: the head moved on from ``expect_head``.
             TwinInputError: an invalid event or an ``event_id`` reused for different
-                content, located at its file and line; or no such branch.
+                content, located at its file and line; or no such branch; or the
+                journal cannot be written (read-only, disk full): nothing was written.
+            JournalLockedError: another writer held the lock longer than :attr:`wait`.
         """
         self._refuse_if_read_only()
         view = branches.segments(self._conn, branch)
@@ -346,18 +429,19 @@ class Journal:
         if self._head_state is not None and self._head_state[0] == name:
             cached = self._head_state[1]
         self._head_state = None
-        result, state = appending.write(
-            self._conn,
-            view,
-            events,
-            registry=self.registry,
-            shown=self.path,
-            use_snapshots=self.use_snapshots,
-            expect_head=expect_head,
-            actor=actor,
-            progress=progress,
-            cached=cached,
-        )
+        with failures.sqlite_failures(self.path, wait=self.wait):
+            result, state = appending.write(
+                self._conn,
+                view,
+                events,
+                registry=self.registry,
+                shown=self.path,
+                use_snapshots=self.use_snapshots,
+                expect_head=expect_head,
+                actor=actor,
+                progress=progress,
+                cached=cached,
+            )
         self._head_state = (name, state)
         return result
 
@@ -402,11 +486,12 @@ class Journal:
                 outside ``0..head of parent``.
         """
         self._refuse_if_read_only()
-        return branches.create(self._conn, name, at=at, parent=parent)
+        with failures.sqlite_failures(self.path, wait=self.wait):
+            return branches.create(self._conn, name, at=at, parent=parent)
 
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
-            raise TwinInputError("opened read-only; nothing is written to it", source=self.path)
+            raise TwinInputError(self._read_only_why, source=self.path)
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -480,4 +565,5 @@ class Journal:
     def drop_snapshots(self, key: str | None = None) -> int:
         """Delete the snapshots of ``key`` (all snapshots for None); return how many."""
         self._refuse_if_read_only()
-        return snapshots.drop(self._conn, key)
+        with failures.sqlite_failures(self.path, wait=self.wait):
+            return snapshots.drop(self._conn, key)

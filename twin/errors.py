@@ -92,5 +92,12 @@ class ConflictError(TwinError):
         )
 
 
+class JournalLockedError(TwinError):
+    """Another writer held the journal's lock longer than this write would wait: exit code 1.
+
+    Nothing was written; trying again later (or waiting longer, ``--wait``) is the remedy.
+    """
+
+
 class CheckFailed(TwinError):
     """A check did not pass (plan expectations, ``verify``, a gate): exit code 1."""

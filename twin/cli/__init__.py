@@ -8,17 +8,19 @@ error in strict mode.
 from __future__ import annotations
 
 import io
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
+from journal.failures import translate
 from twin import __version__
 from twin.cli import bisect_cmd, demo, journal_cmds, plan_cmds, plugin_cmds, replay_cmds, tui_cmd
 from twin.cli._common import Settings, err, shown
 from twin.cli._errors import is_help_request, usage_line
 from twin.engine import PluginError
-from twin.errors import CheckFailed, ConflictError, TwinInputError
+from twin.errors import CheckFailed, ConflictError, JournalLockedError, TwinInputError
 from twin.textsafe import safe_text
 
 
@@ -163,9 +165,12 @@ def main(argv: list[str] | None = None) -> None:
     except TwinInputError as exc:
         click.echo(f"twin: error: {exc.one_line()}", err=True)
         sys.exit(2)
-    except ConflictError as exc:
+    except (ConflictError, JournalLockedError) as exc:
         click.echo(f"twin: {safe_text(exc)}", err=True)
         sys.exit(1)
+    except sqlite3.Error as exc:  # a damaged or vanished journal, met while reading
+        click.echo(f"twin: error: {translate(exc, None)}", err=True)
+        sys.exit(2)
     except CheckFailed as exc:
         if str(exc):
             click.echo(f"twin: {safe_text(exc)}", err=True)

@@ -123,24 +123,40 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         yield lambda done: bar.update(task, completed=done)
 
 
+def print_warnings(journal: Journal) -> None:
+    """Print the journal's warnings so far on stderr, and every later one as it comes."""
+
+    def show(message: str) -> None:
+        say(f"twin: warning: {message}", err())
+
+    for message in journal.warnings:
+        show(message)
+    journal.on_warning = show
+
+
 def open_for_reading(path: str, branch: str | None = None) -> Source:
     """Open a journal or load an event file, with a progress bar while loading."""
     manager = settings().manager
     label = f"loading {Path(path).name}"
     with progress_bar(label, None) as tick:
-        return open_source(path, manager, branch=branch, progress=tick)
+        source = open_source(path, manager, branch=branch, progress=tick)
+    print_warnings(source.journal)
+    return source
 
 
-def open_journal(path: Path, *, plugin_events: bool = True) -> Journal:
-    """Open a journal file (use it in a ``with`` block).
+def open_journal(path: Path, *, plugin_events: bool = True, wait: float | None = None) -> Journal:
+    """Open a journal file (use it in a ``with`` block); its warnings go to stderr.
 
     Args:
         path: the journal.
         plugin_events: decode plugins' event types (loads the plugins); commands
             that never decode events (verify, snapshots) pass False.
+        wait: seconds a write waits for another writer's lock (``--wait``).
     """
     registry = settings().manager.event_registry() if plugin_events else None
-    return Journal.open(path, registry=registry)
+    journal = Journal.open(path, registry=registry, wait=wait)
+    print_warnings(journal)
+    return journal
 
 
 def choose_profile(choice: str | None) -> Profile:
@@ -174,6 +190,13 @@ profile_option = click.option(
     "profile",
     metavar="P",
     help="Parameter profile: 'seed' (the default) or a profile .toml file.",
+)
+wait_option = click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0, max=86_400),
+    metavar="SECONDS",
+    help="How long to wait for another writer's lock before giving up (exit 1; default 60).",
 )
 branch_option = click.option(
     "--branch", metavar="NAME", help="Read or write a what-if branch instead of the main line."

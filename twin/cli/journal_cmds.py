@@ -20,6 +20,7 @@ from twin.cli._common import (
     say,
     settings,
     split_list,
+    wait_option,
     write_json_line,
 )
 from twin.cli._known import event_types
@@ -38,7 +39,8 @@ from twin.topology import read_topology
     help="A topology .toml whose sites, orchestrators, groups, members and links "
     "become the journal's first events.",
 )
-def init_cmd(journal_path: Path, topology: Path | None) -> None:
+@wait_option
+def init_cmd(journal_path: Path, topology: Path | None, wait: float | None) -> None:
     """Create a new journal (an SQLite file; .db recommended).
 
     \b
@@ -48,14 +50,15 @@ def init_cmd(journal_path: Path, topology: Path | None) -> None:
     manager = settings().manager
     registry = manager.event_registry()
     genesis = read_topology(topology, registry) if topology is not None else []
-    journal = Journal.create(journal_path, registry=registry)  # refuses an existing file
+    journal = Journal.create(journal_path, registry=registry, wait=wait)  # refuses an existing file
     try:
         if genesis:
             journal.append(genesis, actor="twin init")
         head = journal.head()
     except BaseException:
+        # Nothing half-made is left behind (a full disk, an interrupted init).
         journal.close()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{journal_path}{suffix}").unlink(missing_ok=True)
         raise
     journal.close()
@@ -69,12 +72,14 @@ def init_cmd(journal_path: Path, topology: Path | None) -> None:
 @click.option("--expect-head", type=int, metavar="N", help="Refuse (exit 1) unless the head is N.")
 @click.option("--allow-unknown", is_flag=True, help="Keep events of types no plugin knows.")
 @branch_option
+@wait_option
 def import_cmd(
     journal_path: Path,
     event_file: Path,
     expect_head: int | None,
     allow_unknown: bool,
     branch: str | None,
+    wait: float | None,
 ) -> None:
     """Append an event file (.jsonl or .csv) to a journal, all or nothing.
 
@@ -86,7 +91,7 @@ def import_cmd(
     """
     manager = settings().manager
     with (
-        open_journal(journal_path) as journal,
+        open_journal(journal_path, wait=wait) as journal,
         progress_bar(f"importing {event_file.name}", None) as tick,
     ):
         result = journal.import_file(
@@ -119,6 +124,7 @@ def import_cmd(
 @click.option("--correlation-id", help="Plan or incident id.")
 @click.option("--allow-unknown", is_flag=True, help="Accept a type no plugin knows.")
 @branch_option
+@wait_option
 def append_cmd(
     journal_path: Path,
     event_type: str,
@@ -130,6 +136,7 @@ def append_cmd(
     correlation_id: str | None,
     allow_unknown: bool,
     branch: str | None,
+    wait: float | None,
 ) -> None:
     """Append one event: an operator records a change.
 
@@ -168,7 +175,7 @@ def append_cmd(
         # One event from the command line: no file and no line to name.
         raise TwinInputError(exc.problem, field=exc.field, value=exc.value) from None
     new = attrs.evolve(new, line=None)
-    with open_journal(journal_path) as journal:
+    with open_journal(journal_path, wait=wait) as journal:
         result = journal.append([new], branch=branch, expect_head=expect_head)
     say(f"appended #{result.last_seq} {event_type}")
 
@@ -228,13 +235,16 @@ def log_cmd(
 @click.argument("name", required=False)
 @click.option("--at", "at", type=int, metavar="N", help="Fork after event N (default: the head).")
 @click.option("--from-branch", "parent", metavar="NAME", help="Fork another branch, not main.")
-def branch_cmd(journal_path: Path, name: str | None, at: int | None, parent: str | None) -> None:
+@wait_option
+def branch_cmd(
+    journal_path: Path, name: str | None, at: int | None, parent: str | None, wait: float | None
+) -> None:
     """Fork a what-if branch at event N, or list branches (no NAME).
 
     A branch shares the journal up to N and then has events of its own;
     select it elsewhere with --branch NAME. The main line never changes.
     """
-    with open_journal(journal_path) as journal:
+    with open_journal(journal_path, wait=wait) as journal:
         if name is None:
             console = out()
             branches = journal.branches()
@@ -318,7 +328,8 @@ def verify_cmd(journal_path: Path, branch: str | None, recorded_head: str | None
 @click.command("snapshots")
 @click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
 @click.option("--drop", is_flag=True, help="Delete them all (they are rebuilt when needed).")
-def snapshots_cmd(journal_path: Path, drop: bool) -> None:
+@wait_option
+def snapshots_cmd(journal_path: Path, drop: bool, wait: float | None) -> None:
     """List (or drop) the cached snapshots kept inside a journal file.
 
     Replaying commands (run, state, diff, tui) store snapshots of the twin
@@ -326,7 +337,7 @@ def snapshots_cmd(journal_path: Path, drop: bool) -> None:
     code version, the profile and the installed rules, and never change the
     events. Drop them to reclaim space or to rule them out.
     """
-    with open_journal(journal_path, plugin_events=False) as journal:
+    with open_journal(journal_path, plugin_events=False, wait=wait) as journal:
         if drop:
             out().print(f"dropped {journal.drop_snapshots()} snapshots")
             return
