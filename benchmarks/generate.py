@@ -21,11 +21,17 @@ site_failover           ~0.1%
 checkpoint_interval     ~0.05%
 ======================  ======  ==================================================
 
+That is the ``group`` mix (the default). The ``member`` mix swaps the two
+kinds of sample: about 84% member samples (each member's monitor reports its
+own connections, cps, CPU and throughput) and about 7% group samples. The two
+mixes load the engine differently: a group sample changes every member of the
+group, a member sample one member.
+
 Every event is valid where it lands (the generator tracks what the reducer
 would refuse), so the whole file imports. The same ``--events`` and ``--seed``
 always give the same bytes.
 
-    uv run python benchmarks/generate.py --events 200000 -o /tmp/bench.jsonl
+    uv run python benchmarks/generate.py --events 200000 --mix member -o bench.jsonl
 """
 
 from __future__ import annotations
@@ -134,9 +140,32 @@ def _load(rng: random.Random, step: int) -> dict[str, Any]:
     }
 
 
-def _other(kind: str, fleet: Fleet, rng: random.Random) -> dict[str, Any] | None:
+MIXES = ("group", "member")
+"""The load mixes: which kind of load sample dominates."""
+
+
+def _member_sample(rng: random.Random, step: int, member: str) -> dict[str, Any]:
+    # one member's share of the daily cycle, with its own noise
+    phase = (step % 43_200) / 43_200.0
+    level = 0.5 - 0.5 * abs(2 * phase - 1)
+    return {
+        "type": "load_changed",
+        "member": member,
+        "connections": int(250_000 + 250_000 * level * rng.uniform(0.8, 1.2)),
+        "cps": round(8_000 + 12_000 * level * rng.uniform(0.8, 1.2), 1),
+        "cpu_pct": round(min(100.0, 40 + 35 * level * rng.uniform(0.8, 1.3)), 1),
+        "throughput_gbps": round(1.2 + 2.5 * level * rng.uniform(0.8, 1.2), 2),
+        "actor": "monitor",
+    }
+
+
+def _other(
+    kind: str, fleet: Fleet, rng: random.Random, mix: str = "group", step: int = 0
+) -> dict[str, Any] | None:
     """One non-sample event of ``kind``, or None if none fits the fleet right now."""
     healthy = fleet.healthy()
+    if kind == "member_load" and mix == "member":
+        return _load(rng, step)  # the member mix swaps the kinds of sample
     if kind == "member_load":
         member = rng.choice(fleet.members)
         return {
@@ -279,8 +308,10 @@ def _upgrade(fleet: Fleet, rng: random.Random) -> dict[str, Any] | None:
     }
 
 
-def lines(n_events: int, seed: int = 7) -> list[dict[str, Any]]:
+def lines(n_events: int, seed: int = 7, mix: str = "group") -> list[dict[str, Any]]:
     """The first ``n_events`` lines (genesis included), each with ``ts``."""
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {', '.join(MIXES)}, not {mix!r}")
     rng = random.Random(seed)
     genesis = genesis_lines()
     fleet = Fleet(genesis)
@@ -296,20 +327,23 @@ def lines(n_events: int, seed: int = 7) -> list[dict[str, Any]]:
         moment += timedelta(seconds=rng.randint(1, 3))
         line: dict[str, Any] | None = None
         if rng.random() < OTHER_SHARE:
-            line = _other(rng.choices(kinds, weights)[0], fleet, rng)
+            line = _other(rng.choices(kinds, weights)[0], fleet, rng, mix, step)
         if line is None:
-            line = _load(rng, step)
+            if mix == "member":
+                line = _member_sample(rng, step, rng.choice(fleet.members))
+            else:
+                line = _load(rng, step)
         out.append({"ts": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), **line, "correlation_id": "BENCH"})
     return out
 
 
-def write(path: str | Path, n_events: int, seed: int = 7) -> Path:
+def write(path: str | Path, n_events: int, seed: int = 7, mix: str = "group") -> Path:
     """Write the file (one compact JSON object per line) and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     encode = json.JSONEncoder(separators=(",", ":")).encode
     with path.open("w", encoding="utf-8") as handle:
-        for line in lines(n_events, seed):
+        for line in lines(n_events, seed, mix):
             handle.write(encode(line))
             handle.write("\n")
     return path
@@ -320,10 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write a benchmark event file.")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mix", choices=MIXES, default="group", help="which load sample dominates")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
-    write(args.output, args.events, args.seed)
-    print(f"wrote {args.output} ({args.events} events)")
+    write(args.output, args.events, args.seed, args.mix)
+    print(f"wrote {args.output} ({args.events} events, {args.mix} mix)")
     return 0
 
 

@@ -39,6 +39,7 @@ def decode_rows(
     append = out.append
     loads = orjson.loads
     decode = registry.decode_stored
+    new = tuple.__new__  # Envelope is a tuple underneath: skip its argument parsing
     for seq, eid, typ, schema, occ, rec, actor, reason, corr, caus, text, prev, h in rows:
         try:
             data = loads(text)
@@ -57,8 +58,9 @@ def decode_rows(
                 source=shown,
             ) from None
         append(
-            Envelope(
-                seq, eid, typ, schema, occ, rec, actor, reason, corr, caus, data, prev, h, event
+            new(
+                Envelope,
+                (seq, eid, typ, schema, occ, rec, actor, reason, corr, caus, data, prev, h, event),
             )
         )
     return out

@@ -8,18 +8,13 @@ domain reference §1.6 (the UP member with the lowest id).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
-    Finding,
-    Metric,
-    MetricsView,
     Parameter,
     RuleContext,
-    Severity,
     hookimpl,
     parameter,
     rule,
@@ -42,28 +37,31 @@ EVENTS = (
     "vs_removed",
     "hypersync_changed",
 )
-# Events that change other members' inputs (their fragmentation) without touching them.
-GROUP_WIDE = frozenset({"member_added", "member_removed"})
-
-Out = list[Metric | Finding]
 
 
-def _member_capacity(ctx: RuleContext, m: dict[str, Any], v: Mapping[str, float]) -> float:
+def _member_capacity(ctx: RuleContext, m: dict[str, Any]) -> float:
     """Usable concurrent connections of an UP member (0 when it is not UP)."""
     if m["state"] != UP:
         return 0.0
+    v = ctx.values
     nominal = m["connections_capacity"]
-    base = v[DEFAULT] if nominal is None else float(nominal)
+    base: float = v[DEFAULT] if nominal is None else float(nominal)
     if ctx.state.groups[m["group"]]["hypersync"]:
         base *= v[FACTOR]
-    frag = ctx.metrics.get("member:" + m["id"], "memory.fragmentation")
-    return base if frag is None else base * (1.0 - frag.value)
+    frag = ctx.metrics.value("member:" + m["id"], "memory.fragmentation", 0.0)
+    return base * (1.0 - frag) if frag else base
 
 
 def _ratio(load: float, capacity: float) -> float:
     if capacity > 0:
         return load / capacity
     return float("inf") if load > 0 else 0.0
+
+
+UTILIZATION = (
+    "group {group} uses {utilization:.0%} of its connection capacity "
+    "({connections:,.0f} of {capacity:,.0f}) ≥ {limit:.0%}"
+)
 
 
 @rule(
@@ -80,8 +78,9 @@ def _ratio(load: float, capacity: float) -> float:
     },
     incremental=True,
     reads=("memory.fragmentation", "load.connections"),
+    per_member={"capacity.connections_max": _member_capacity},
 )
-def connections(ctx: RuleContext) -> Out:
+def connections(ctx: RuleContext) -> None:
     """A member's usable capacity (``capacity.connections_max`` per member) is its
     standalone concurrent-connection capacity (``connections_capacity`` of
     member_added, else ``capacity.default_connections``) × ``hypersync.capacity_factor``
@@ -98,100 +97,81 @@ def connections(ctx: RuleContext) -> Out:
     Findings per group: ``capacity.exhausted`` when utilization ≥
     ``capacity.exhausted_utilization``, else ``capacity.high`` when it is ≥
     ``capacity.high_utilization`` (only the worse of the two is raised)."""
-    v = ctx.profile.values
+    v = ctx.values
+    default = v[DEFAULT]
     state = ctx.state
-    metrics = ctx.metrics
-    subjects = ctx.changes.subjects
-    out: Out = []
-    findings: list[Finding] = []
-    ids = {s[7:] for s in subjects if s[:7] == "member:"}
-    touched = {int(s[6:]) for s in subjects if s[:6] == "group:"}
-    if ctx.type in GROUP_WIDE:
-        for g in touched:
-            if g in state.groups:
-                ids.update(state.groups[g]["members"])
-    caps: dict[str, float] = {}
-    for member_id in ids:
-        m = state.members.get(member_id)
-        if m is not None:
-            cap = caps[member_id] = _member_capacity(ctx, m, v)
-            out.append(Metric("member:" + member_id, "capacity.connections_max", cap))
+    stored = ctx.metrics.value
     fresh: dict[int, tuple[float, float, float, float]] = {}
-    for g in touched:
+    for s in ctx.changes.subjects:
+        if s[:6] != "group:":
+            continue
+        g = int(s[6:])
         group = state.groups.get(g)
         if group is None:
             continue
-        subject = f"group:{g}"
         serving = state.serving_members(g)
         cap = 0.0
         load = 0.0
-        for m in serving:
-            member_cap = caps.get(m["id"])
-            if member_cap is None:
-                member_cap = _value(metrics, "member:" + m["id"], "capacity.connections_max")
-            cap += member_cap
+        factor = v[FACTOR] if group["hypersync"] else 1.0
+        for m in serving:  # serving members are UP: _member_capacity, inlined
+            nominal = m["connections_capacity"]
+            base = (default if nominal is None else float(nominal)) * factor
+            frag = stored("member:" + m["id"], "memory.fragmentation", 0.0)
+            cap += base * (1.0 - frag) if frag else base
             load += m["connections"]
         if not serving:
             load = group["offered"].get("connections", 0.0)
-        active = float(sum(1 for i in group["members"] if state.members[i]["state"] == UP))
+        members = state.members
+        active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
         total = float(len(group["members"]))
         fresh[g] = (active, total, cap, load)
         util = _ratio(load, cap)
-        out.append(Metric(subject, "members.active", active))
-        out.append(Metric(subject, "members.total", total))
-        out.append(Metric(subject, "capacity.connections_max", cap))
-        out.append(Metric(subject, "capacity.utilization", util))
+        ctx.metric(s, "members.active", active)
+        ctx.metric(s, "members.total", total)
+        ctx.metric(s, "capacity.connections_max", cap)
+        ctx.metric(s, "capacity.utilization", util)
         if util >= v[EXHAUSTED]:
-            rule_id, severity, limit = "capacity.exhausted", Severity.ERROR, v[EXHAUSTED]
+            finding_id, limit = "capacity.exhausted", v[EXHAUSTED]
         elif util >= v[HIGH]:
-            rule_id, severity, limit = "capacity.high", Severity.WARNING, v[HIGH]
+            finding_id, limit = "capacity.high", v[HIGH]
         else:
             continue
-        findings.append(
-            Finding(
-                rule_id,
-                severity,
-                subject,
-                f"group {g} uses {util:.0%} of its connection capacity "
-                f"({load:,.0f} of {cap:,.0f}) ≥ {limit:.0%}",
-                evidence={"utilization": util, "connections": load, "capacity": cap},
-            )
+        ctx.finding(
+            finding_id,
+            s,
+            UTILIZATION,
+            group=g,
+            utilization=util,
+            connections=load,
+            capacity=cap,
+            limit=limit,
         )
     if state.groups:
-        totals = [0.0, 0.0, 0.0, 0.0]
+        active_all = total_all = cap_all = load_all = 0.0
         for g, group in state.groups.items():
             row = fresh.get(g)
             if row is None:
                 subject = f"group:{g}"
-                load = (
-                    _value(metrics, subject, "load.connections")
-                    if group["serving"]
-                    else group["offered"].get("connections", 0.0)
-                )
                 row = (
-                    _value(metrics, subject, "members.active"),
-                    _value(metrics, subject, "members.total"),
-                    _value(metrics, subject, "capacity.connections_max"),
-                    load,
+                    stored(subject, "members.active"),
+                    stored(subject, "members.total"),
+                    stored(subject, "capacity.connections_max"),
+                    stored(subject, "load.connections")
+                    if group["serving"]
+                    else group["offered"].get("connections", 0.0),
                 )
-            for i in range(4):
-                totals[i] += row[i]
-        out.append(Metric("system", "members.active", totals[0]))
-        out.append(Metric("system", "members.total", totals[1]))
-        out.append(Metric("system", "capacity.connections_max", totals[2]))
-        out.append(Metric("system", "capacity.utilization", _ratio(totals[3], totals[2])))
-    findings.sort(key=_subject)
-    out.extend(findings)
-    return out
+            active_all += row[0]
+            total_all += row[1]
+            cap_all += row[2]
+            load_all += row[3]
+        ctx.metric("system", "members.active", active_all)
+        ctx.metric("system", "members.total", total_all)
+        ctx.metric("system", "capacity.connections_max", cap_all)
+        ctx.metric("system", "capacity.utilization", _ratio(load_all, cap_all))
 
 
-def _subject(finding: Finding) -> str:
-    return finding.subject
-
-
-def _value(metrics: MetricsView, subject: str, name: str) -> float:
-    metric = metrics.get(subject, name)
-    return 0.0 if metric is None else metric.value
+SMO_MOVED = "SMO master moved to {smo}: {first} is {first_state}"
+NO_SMO = "group {group} has no UP member: no SMO master"
 
 
 @rule(
@@ -201,15 +181,14 @@ def _value(metrics: MetricsView, subject: str, name: str) -> float:
     raises={"capacity.smo-moved": "info"},
     incremental=True,
 )
-def smo(ctx: RuleContext) -> Out:
+def smo(ctx: RuleContext) -> None:
     """The SMO master, which installs policy and pushes configuration to the other
     members, is the UP member with the lowest id (domain reference §1.6, official).
     When the group's lowest-id member is not UP the role has moved to another member,
     or, with no member UP, nobody holds it: ``capacity.smo-moved`` (info, per group)
     says where it is, so that a timeline shows SMO master changes."""
-    out: Out = []
     state = ctx.state
-    for s in sorted(ctx.changes.subjects):
+    for s in ctx.changes.subjects:
         if s[:6] != "group:":
             continue
         g = int(s[6:])
@@ -220,12 +199,15 @@ def smo(ctx: RuleContext) -> Out:
         master = state.smo_master(g)
         if master == first:
             continue
-        if master is None:
-            text = f"group {g} has no UP member: no SMO master"
-        else:
-            text = f"SMO master moved to {master}: {first} is {state.members[first]['state']}"
-        out.append(Finding("capacity.smo-moved", Severity.INFO, s, text, evidence={"smo": master}))
-    return out
+        ctx.finding(
+            "capacity.smo-moved",
+            s,
+            NO_SMO if master is None else SMO_MOVED,
+            group=g,
+            smo=master,
+            first=first,
+            first_state=state.members[first]["state"],
+        )
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from twin.api import Finding, Metric, Parameter, RuleContext, Severity, hookimpl, parameter, rule
+from twin.api import Parameter, RuleContext, hookimpl, parameter, rule
 
 RECOMMENDED = "checkpoint.recommended_s"
 MAX_EXTRA = "checkpoint.max_extra_writes"
@@ -25,6 +25,12 @@ DOUBT = (
 )
 
 
+INTERVAL = (
+    "checkpoint interval {interval_s:g} s (recommended {recommended_s:g} s) writes "
+    "{factor:.2f}× as much to disk (> {limit:.2f}×)"
+)
+
+
 @rule(
     id="checkpoint.disk-writes",
     summary="disk writes relative to the recommended state checkpoint interval",
@@ -33,7 +39,7 @@ DOUBT = (
     raises={"checkpoint.interval": "warning"},
     metrics={"checkpoint.disk_write_factor": "ratio"},
 )
-def disk_writes(ctx: RuleContext) -> list[Metric | Finding]:
+def disk_writes(ctx: RuleContext) -> None:
     """``checkpoint.disk_write_factor`` = 1 + ``checkpoint.max_extra_writes`` ×
     min(1, |ln(interval ÷ ``checkpoint.recommended_s``)| ÷ ln ``checkpoint.saturation_ratio``):
     1.0 at the recommended interval (also when none was set), rising on a log scale as
@@ -42,26 +48,23 @@ def disk_writes(ctx: RuleContext) -> list[Metric | Finding]:
     longer. ``checkpoint.interval`` (warning, system) when the factor exceeds
     1 + ``checkpoint.write_tolerance``. The whole concept is doubted by the domain
     reference (§0.1); it is modelled only because the seed note states it."""
-    p = ctx.profile.parameters
-    recommended = p[RECOMMENDED].value
+    recommended = ctx.param(RECOMMENDED)
     interval = ctx.state.settings.get("checkpoint_interval_s")
     seconds = recommended if interval is None else float(interval)
-    departure = abs(math.log(seconds / recommended)) / math.log(p[SATURATION].value)
-    factor = 1.0 + p[MAX_EXTRA].value * min(1.0, departure)
-    out: list[Metric | Finding] = [Metric("system", "checkpoint.disk_write_factor", factor)]
-    limit = 1.0 + p[TOLERANCE].value
+    departure = abs(math.log(seconds / recommended)) / math.log(ctx.param(SATURATION))
+    factor = 1.0 + ctx.param(MAX_EXTRA) * min(1.0, departure)
+    ctx.metric("system", "checkpoint.disk_write_factor", factor)
+    limit = 1.0 + ctx.param(TOLERANCE)
     if factor > limit:
-        out.append(
-            Finding(
-                "checkpoint.interval",
-                Severity.WARNING,
-                "system",
-                f"checkpoint interval {seconds:g} s (recommended {recommended:g} s) writes "
-                f"{factor:.2f}× as much to disk (> {limit:.2f}×)",
-                evidence={"interval_s": seconds, "factor": factor},
-            )
+        ctx.finding(
+            "checkpoint.interval",
+            "system",
+            INTERVAL,
+            interval_s=seconds,
+            recommended_s=recommended,
+            factor=factor,
+            limit=limit,
         )
-    return out
 
 
 @hookimpl

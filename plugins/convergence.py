@@ -11,12 +11,8 @@ from typing import Any
 from twin.api import (
     DISTRIBUTION_EVENTS,
     UP,
-    Finding,
-    Metric,
-    MetricsView,
     Parameter,
     RuleContext,
-    Severity,
     hookimpl,
     parameter,
     rule,
@@ -29,19 +25,20 @@ OVERLOAD = "convergence.overload_s"
 
 EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
-Out = list[Metric | Finding]
 NAMES = (NORMAL, MAX_MEMBERS, CPU, OVERLOAD)
 
 
-def _cpu(metrics: MetricsView, m: dict[str, Any]) -> float:
+def _cpu(ctx: RuleContext, m: dict[str, Any]) -> float:
     """The member's CPU %: measured, with the CPU its connection setup takes as a floor."""
-    setup = metrics.get("member:" + m["id"], "latency.setup_cpu_pct")
+    setup = ctx.metrics.value("member:" + m["id"], "latency.setup_cpu_pct", 0.0)
     cpu: float = m["cpu_pct"]
-    return cpu if setup is None or setup.value <= cpu else setup.value
+    return cpu if setup <= cpu else setup
 
 
-def _subject(finding: Finding) -> str:
-    return finding.subject
+OVERLOADED = "CPU {cpu_pct:.0f}% > {threshold_pct:g}%: failover converges in {low_s:g}-{high_s:g} s"
+TOO_MANY = (
+    "group {group} has {members} members > {max_members:g}: sub-second failover is not supported"
+)
 
 
 @rule(
@@ -54,7 +51,7 @@ def _subject(finding: Finding) -> str:
     incremental=True,
     reads=("latency.setup_cpu_pct",),
 )
-def failover(ctx: RuleContext) -> Out:
+def failover(ctx: RuleContext) -> None:
     """A member's CPU is its measured ``cpu_pct`` (after the weighted distribution),
     or the CPU its connection setup takes (``latency.setup_cpu_pct``) when that is
     higher. ``convergence.cpu-overload`` (error, per member) while an UP member's CPU
@@ -65,75 +62,71 @@ def failover(ctx: RuleContext) -> Out:
     ``convergence.too-many-members`` (error, per group) when a group has more than
     ``convergence.max_members`` members: sub-second failover is not supported there
     (the seed gives no figure for such groups, so ``failover_s`` does not change)."""
-    b = ctx.profile.bands
+    b = ctx.bands
     normal = b[NORMAL]
     overload = b[OVERLOAD]
     threshold = b[CPU][1]
     max_members = b[MAX_MEMBERS][1]
     state = ctx.state
-    metrics = ctx.metrics
-    out: Out = []
+    members = state.members
     groups: list[int] = []
-    findings: list[Finding] = []
+    judged: dict[str, bool] = {}
     for s in ctx.changes.subjects:
         if s[:6] == "group:":
             groups.append(int(s[6:]))
         elif s[:7] == "member:":
-            m = state.members.get(s[7:])
-            if m is None or m["state"] != UP:
+            m = members.get(s[7:])
+            if m is None:
                 continue
-            cpu = _cpu(metrics, m)
-            if cpu > threshold:
-                findings.append(
-                    Finding(
-                        "convergence.cpu-overload",
-                        Severity.ERROR,
-                        s,
-                        f"CPU {cpu:.0f}% > {threshold:g}%: failover converges in "
-                        f"{overload[0]:g}-{overload[2]:g} s",
-                        evidence={"cpu_pct": cpu, "threshold_pct": threshold},
-                    )
+            cpu = _cpu(ctx, m) if m["state"] == UP else 0.0
+            hot = judged[s[7:]] = cpu > threshold
+            if hot:
+                ctx.finding(
+                    "convergence.cpu-overload",
+                    s,
+                    OVERLOADED,
+                    cpu_pct=cpu,
+                    threshold_pct=threshold,
+                    low_s=overload[0],
+                    high_s=overload[2],
                 )
+    # A group is slow while any of its UP members is overloaded: the members judged
+    # now, and those the event did not touch, whose earlier verdict stands.
+    hot_groups = {members[i]["group"] for i, hot in judged.items() if hot}
+    for s in ctx.holding("convergence.cpu-overload"):
+        m = members.get(s[7:])
+        if m is not None and s[7:] not in judged:
+            hot_groups.add(m["group"])
     fresh: dict[int, tuple[float, float, float]] = {}
-    for g in sorted(groups):
+    for g in groups:
         group = state.groups.get(g)
         if group is None:
             continue
         member_ids = group["members"]
-        slow = False
-        for i in member_ids:
-            m = state.members[i]
-            if m["state"] == UP and _cpu(metrics, m) > threshold:
-                slow = True
-                break
+        slow = g in hot_groups
         band = overload if slow else normal
         fresh[g] = band
-        out.append(Metric(f"group:{g}", "convergence.failover_s", band[1], band[0], band[2]))
+        ctx.metric(f"group:{g}", "convergence.failover_s", band[1], band[0], band[2])
         if len(member_ids) > max_members:
-            findings.append(
-                Finding(
-                    "convergence.too-many-members",
-                    Severity.ERROR,
-                    f"group:{g}",
-                    f"group {g} has {len(member_ids)} members > {max_members:g}: "
-                    "sub-second failover is not supported",
-                    evidence={"members": len(member_ids), "max_members": max_members},
-                )
+            ctx.finding(
+                "convergence.too-many-members",
+                f"group:{g}",
+                TOO_MANY,
+                group=g,
+                members=len(member_ids),
+                max_members=max_members,
             )
     if state.groups:
         worst = normal
+        stored = ctx.metrics.get
         for g in state.groups:
             got = fresh.get(g)
             if got is None:
-                metric = metrics.get(f"group:{g}", "convergence.failover_s")
+                metric = stored(f"group:{g}", "convergence.failover_s")
                 got = normal if metric is None else (metric.low, metric.value, metric.high)
             if got[1] > worst[1]:
                 worst = got
-        out.append(Metric("system", "convergence.failover_s", worst[1], worst[0], worst[2]))
-    if len(findings) > 1:
-        findings.sort(key=_subject)
-    out.extend(findings)
-    return out
+        ctx.metric("system", "convergence.failover_s", worst[1], worst[0], worst[2])
 
 
 @hookimpl

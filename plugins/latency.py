@@ -10,7 +10,6 @@ from typing import Any
 
 from twin.api import (
     DISTRIBUTION_EVENTS,
-    Metric,
     Parameter,
     RuleContext,
     hookimpl,
@@ -25,7 +24,13 @@ NAMES = (HYPERSYNC_US, STANDALONE_US, CPU_SHARE)
 
 EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
-Out = list[Metric]
+
+def _setup_cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
+    """The share of a member's CPU spent setting up connections (%)."""
+    v = ctx.values
+    us = v[HYPERSYNC_US] if ctx.state.groups[m["group"]]["hypersync"] else v[STANDALONE_US]
+    cpu: float = m["cps"] * us * 1e-6 * v[CPU_SHARE] / m["cores"] * 100.0
+    return cpu
 
 
 @rule(
@@ -36,8 +41,9 @@ Out = list[Metric]
     metrics={"latency.setup_us": "µs", "latency.setup_cpu_pct": "%"},
     incremental=True,
     reads=("load.cps",),
+    per_member={"latency.setup_cpu_pct": _setup_cpu_pct},
 )
-def setup(ctx: RuleContext) -> Out:
+def setup(ctx: RuleContext) -> None:
     """A group's ``latency.setup_us`` (per group) is ``latency.setup_us.hypersync`` when
     its HyperSync is on, else ``latency.setup_us.standalone``. The system value is the
     mean over groups weighted by each group's new connections per second (``load.cps``
@@ -50,44 +56,31 @@ def setup(ctx: RuleContext) -> Out:
     member) ÷ its CPU cores × 100: the share of the member's CPU spent setting up
     connections. ``convergence`` reads it as a floor under the measured CPU, so a
     connection rate high enough can overload a member on its own."""
-    v = ctx.profile.values
-    state = ctx.state
-    metrics = ctx.metrics
-    groups = state.groups
-    out: Out = []
+    v = ctx.values
+    groups = ctx.state.groups
     hs_us = v[HYPERSYNC_US]
     sa_us = v[STANDALONE_US]
-    share = v[CPU_SHARE]
     for s in ctx.changes.subjects:
-        if s[:7] == "member:":
-            m = state.members.get(s[7:])
-            if m is None:
-                continue
-            us = hs_us if groups[m["group"]]["hypersync"] else sa_us
-            cpu = m["cps"] * us * 1e-6 * share / m["cores"] * 100.0
-            out.append(Metric(s, "latency.setup_cpu_pct", cpu, cpu, cpu))
-        elif s[:6] == "group:":
+        if s[:6] == "group:":
             group = groups.get(int(s[6:]))
             if group is not None:
-                us = hs_us if group["hypersync"] else sa_us
-                out.append(Metric(s, "latency.setup_us", us, us, us))
+                ctx.metric(s, "latency.setup_us", hs_us if group["hypersync"] else sa_us)
     if groups:
+        value = ctx.metrics.value
         weighted = total_cps = plain = 0.0
         low = float("inf")
         high = float("-inf")
         for g, group in groups.items():
             us = hs_us if group["hypersync"] else sa_us
-            cps_metric = metrics.get(f"group:{g}", "load.cps")
-            cps = 0.0 if cps_metric is None else cps_metric.value
+            cps = value(f"group:{g}", "load.cps", 0.0)
             weighted += us * cps
             total_cps += cps
             plain += us
             low = min(low, us)
             high = max(high, us)
-        value = weighted / total_cps if total_cps > 0 else plain / len(groups)
-        value = low if value < low else high if value > high else value  # rounding
-        out.append(Metric("system", "latency.setup_us", value, low, high))
-    return out
+        mean = weighted / total_cps if total_cps > 0 else plain / len(groups)
+        mean = low if mean < low else high if mean > high else mean  # rounding
+        ctx.metric("system", "latency.setup_us", mean, low, high)
 
 
 @hookimpl

@@ -14,11 +14,8 @@ from typing import Any
 
 from twin.api import (
     DISTRIBUTION_EVENTS,
-    Finding,
-    Metric,
     Parameter,
     RuleContext,
-    Severity,
     hookimpl,
     parameter,
     rule,
@@ -40,8 +37,6 @@ NAMES += (PER_TURNOVER, TOLERANCE, BLADES, DEFAULT_GB)
 
 EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed", "vs_created", "vs_removed")
 
-Out = list[Metric | Finding]
-
 
 def fragmentation(member: dict[str, Any], v: Mapping[str, float]) -> float:
     """The member's fragmentation (0..max) from the reducer's churn counters."""
@@ -57,13 +52,44 @@ def fragmentation(member: dict[str, Any], v: Mapping[str, float]) -> float:
     return v[FRAG_MAX] * -math.expm1(-churn)
 
 
-def _subject(finding: Finding) -> str:
-    return finding.subject
+def _tables(ctx: RuleContext, m: dict[str, Any]) -> tuple[float, float, bool]:
+    """(connection-table GB, required GB, HyperSync on) of a member."""
+    v = ctx.values
+    hypersync: bool = ctx.state.groups[m["group"]]["hypersync"]
+    table: float = m["connections"] * v[ENTRY] * (1 + v[COPIES] if hypersync else 1.0) / 1e9
+    required: float = table * (1 + v[HEADROOM] if hypersync else 1.0) + m["vs_memory_gb"]
+    return table, required, hypersync
 
 
-def _touched_members(ctx: RuleContext) -> list[str]:
-    members = ctx.state.members
-    return [s[7:] for s in ctx.changes.subjects if s[:7] == "member:" and s[7:] in members]
+def _table_gb(ctx: RuleContext, m: dict[str, Any]) -> float:
+    return _tables(ctx, m)[0]
+
+
+def _required_gb(ctx: RuleContext, m: dict[str, Any]) -> float:
+    return _tables(ctx, m)[1]
+
+
+def _physical_gb(ctx: RuleContext, m: dict[str, Any]) -> float:
+    physical: float = m["memory_gb"]
+    return physical
+
+
+def _headroom_message(e: Mapping[str, Any]) -> str:
+    headroom = " + HyperSync headroom" if e["hypersync"] else ""
+    return (
+        f"member {e['member']} needs {e['required_gb']:.1f} GB (tables {e['table_gb']:.1f} GB"
+        f"{headroom} + VS {e['vs_gb']:g} GB) > {e['physical_gb']:g} GB installed"
+    )
+
+
+VS_OVER = (
+    "Virtual Systems on {member} take {vs_gb:g} GB = {share:.0%} > {limit:.0%} "
+    "of {physical_gb:g} GB"
+)
+UPGRADE = (
+    "member {member} runs {blades} blades on {physical_gb:g} GB "
+    "(default ≤ {default_gb:g} GB): combined services need more memory"
+)
 
 
 @rule(
@@ -78,8 +104,13 @@ def _touched_members(ctx: RuleContext) -> list[str]:
     },
     metrics={"memory.table_gb": "GB", "memory.required_gb": "GB", "memory.physical_gb": "GB"},
     incremental=True,
+    per_member={
+        "memory.table_gb": _table_gb,
+        "memory.required_gb": _required_gb,
+        "memory.physical_gb": _physical_gb,
+    },
 )
-def usage(ctx: RuleContext) -> Out:
+def usage(ctx: RuleContext) -> None:
     """Per member: ``memory.table_gb`` = connections × ``memory.bytes_per_connection``
     × (1 + ``hypersync.backup_copies`` when the group's HyperSync is on: each member
     also holds backup entries of its peers' connections) ÷ 1e9.
@@ -92,64 +123,66 @@ def usage(ctx: RuleContext) -> Out:
     ``memory.upgrade-needed`` when it runs ≥ ``memory.combined_services_blades`` blades
     on ≤ ``memory.default_gb`` of memory (combined services on a default memory
     configuration)."""
-    v = ctx.profile.values
-    state = ctx.state
-    out: Out = []
-    findings: list[Finding] = []
-    for member_id in _touched_members(ctx):
-        m = state.members[member_id]
-        subject = "member:" + member_id
-        hypersync = state.groups[m["group"]]["hypersync"]
+    v = ctx.values
+    vs_max = v[VS_MAX]
+    members = ctx.state.members
+    for subject in ctx.changes.subjects:
+        if subject[:7] != "member:":
+            continue
+        m = members.get(subject[7:])
+        if m is None:
+            continue
         physical = m["memory_gb"]
-        table = m["connections"] * v[ENTRY] * (1 + v[COPIES] if hypersync else 1.0) / 1e9
+        table, required, hypersync = _tables(ctx, m)
         vs_gb = m["vs_memory_gb"]
-        required = table * (1 + v[HEADROOM] if hypersync else 1.0) + vs_gb
-        out.append(Metric(subject, "memory.table_gb", table))
-        out.append(Metric(subject, "memory.required_gb", required))
-        out.append(Metric(subject, "memory.physical_gb", physical))
         if physical < required:
-            findings.append(
-                Finding(
-                    "memory.headroom",
-                    Severity.ERROR,
-                    subject,
-                    f"member {member_id} needs {required:.1f} GB (tables {table:.1f} GB"
-                    f"{' + HyperSync headroom' if hypersync else ''} + VS {vs_gb:g} GB) "
-                    f"> {physical:g} GB installed",
-                    evidence={"required_gb": required, "physical_gb": physical},
-                )
+            ctx.finding(
+                "memory.headroom",
+                subject,
+                _headroom_message,
+                member=m["id"],
+                required_gb=required,
+                table_gb=table,
+                vs_gb=vs_gb,
+                physical_gb=physical,
+                hypersync=hypersync,
             )
-        if vs_gb > v[VS_MAX] * physical:
-            findings.append(
-                Finding(
-                    "memory.vs-over-limit",
-                    Severity.ERROR,
-                    subject,
-                    f"Virtual Systems on {member_id} take {vs_gb:g} GB = "
-                    f"{vs_gb / physical:.0%} > {v[VS_MAX]:.0%} of {physical:g} GB",
-                    evidence={"vs_gb": vs_gb, "physical_gb": physical},
-                )
+        if vs_gb > vs_max * physical:
+            ctx.finding(
+                "memory.vs-over-limit",
+                subject,
+                VS_OVER,
+                member=m["id"],
+                vs_gb=vs_gb,
+                share=vs_gb / physical,
+                limit=vs_max,
+                physical_gb=physical,
             )
         blades = len(m["blades"])
         if blades >= v[BLADES] and physical <= v[DEFAULT_GB]:
-            findings.append(
-                Finding(
-                    "memory.upgrade-needed",
-                    Severity.WARNING,
-                    subject,
-                    f"member {member_id} runs {blades} blades on {physical:g} GB "
-                    f"(default ≤ {v[DEFAULT_GB]:g} GB): combined services need more memory",
-                    evidence={"blades": blades, "physical_gb": physical},
-                )
+            ctx.finding(
+                "memory.upgrade-needed",
+                subject,
+                UPGRADE,
+                member=m["id"],
+                blades=blades,
+                physical_gb=physical,
+                default_gb=v[DEFAULT_GB],
             )
-    if len(findings) > 1:
-        findings.sort(key=_subject)
-    out.extend(findings)
-    return out
 
 
 # Events after which every member of the touched group has new churn counters.
 GROUP_WIDE = frozenset({"member_added", "member_removed"})
+
+
+def _fragmented_message(e: Mapping[str, Any]) -> str:
+    above: Mapping[str, float] = e["members"]
+    shown = ", ".join(f"{i} {f:.1%}" for i, f in list(above.items())[:4])
+    more = f" and {len(above) - 4} more" if len(above) > 4 else ""
+    return (
+        f"fragmentation above {e['tolerance']:.0%} of free memory on {shown}{more}: "
+        "a restart clears it"
+    )
 
 
 @rule(
@@ -161,7 +194,7 @@ GROUP_WIDE = frozenset({"member_added", "member_removed"})
     metrics={"memory.fragmentation": "0..1"},
     incremental=True,
 )
-def fragmented(ctx: RuleContext) -> Out:
+def fragmented(ctx: RuleContext) -> None:
     """``memory.fragmentation`` (per member) = ``memory.fragmentation_max`` × (1 − e^−x),
     x = ``memory.fragmentation_per_vs_change`` × Virtual Systems created and removed
     + ``memory.fragmentation_per_membership_change`` × members that joined or left its
@@ -177,12 +210,10 @@ def fragmented(ctx: RuleContext) -> Out:
     is above ``memory.fragmentation_tolerance``: restarting them clears it. It is
     judged per group because a member's churn counters also move when a peer joins or
     leaves, and the group is what such an event touches."""
-    v = ctx.profile.values
+    v = ctx.values
     state = ctx.state
-    metrics = ctx.metrics
+    stored = ctx.metrics.value
     subjects = ctx.changes.subjects
-    out: Out = []
-    findings: list[Finding] = []
     touched = [int(s[6:]) for s in subjects if s[:6] == "group:"]
     ids = {s[7:] for s in subjects if s[:7] == "member:"}
     if ctx.type in GROUP_WIDE:
@@ -194,7 +225,7 @@ def fragmented(ctx: RuleContext) -> Out:
         m = state.members.get(member_id)
         if m is not None:
             frag = fresh[member_id] = fragmentation(m, v)
-            out.append(Metric("member:" + member_id, "memory.fragmentation", frag))
+            ctx.metric("member:" + member_id, "memory.fragmentation", frag)
     tolerance = v[TOLERANCE]
     group_worst: dict[int, float] = {}
     for g in touched:
@@ -202,46 +233,35 @@ def fragmented(ctx: RuleContext) -> Out:
         if group is None:
             continue
         worst = 0.0
-        above: list[tuple[str, float]] = []
+        above: dict[str, float] = {}
         for member_id in group["members"]:
             got = fresh.get(member_id)
-            if got is None:
-                metric = metrics.get("member:" + member_id, "memory.fragmentation")
-                got = 0.0 if metric is None else metric.value
-            frag = got
-            worst = frag if frag > worst else worst
+            frag = (
+                stored("member:" + member_id, "memory.fragmentation", 0.0) if got is None else got
+            )
+            if frag > worst:
+                worst = frag
             if frag > tolerance:
-                above.append((member_id, frag))
+                above[member_id] = frag
         group_worst[g] = worst
         subject = f"group:{g}"
-        out.append(Metric(subject, "memory.fragmentation", worst))
+        ctx.metric(subject, "memory.fragmentation", worst)
         if above:
-            shown = ", ".join(f"{i} {f:.1%}" for i, f in above[:4])
-            more = f" and {len(above) - 4} more" if len(above) > 4 else ""
-            findings.append(
-                Finding(
-                    "memory.fragmented",
-                    Severity.WARNING,
-                    subject,
-                    f"fragmentation above {tolerance:.0%} of free memory on {shown}{more}: "
-                    "a restart clears it",
-                    evidence={"members": dict(above)},
-                )
+            ctx.finding(
+                "memory.fragmented",
+                subject,
+                _fragmented_message,
+                members=above,
+                tolerance=tolerance,
             )
     if state.groups:
         worst_all = 0.0
         for g in state.groups:
-            known = group_worst.get(g)
-            if known is None:
-                metric = metrics.get(f"group:{g}", "memory.fragmentation")
-                known = 0.0 if metric is None else metric.value
-            worst = known
-            worst_all = worst if worst > worst_all else worst_all
-        out.append(Metric("system", "memory.fragmentation", worst_all))
-    if len(findings) > 1:
-        findings.sort(key=_subject)
-    out.extend(findings)
-    return out
+            got = group_worst.get(g)
+            known = stored(f"group:{g}", "memory.fragmentation", 0.0) if got is None else got
+            if known > worst_all:
+                worst_all = known
+        ctx.metric("system", "memory.fragmentation", worst_all)
 
 
 @hookimpl

@@ -9,16 +9,14 @@ stateful).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
-    Finding,
-    Metric,
     Parameter,
     RuleContext,
-    Severity,
     hookimpl,
     parameter,
     rule,
@@ -52,7 +50,6 @@ TRAFFIC_EVENTS = (
     "hypersync_changed",
 )
 
-Out = list[Metric | Finding]
 NAMES = (GROWTH, NETWORK, NEW_BYTES, UPDATE_BYTES, LARGE, HIGH, SATURATED)
 
 
@@ -60,6 +57,26 @@ def _ratio(traffic: float, capacity: float) -> float:
     if capacity > 0:
         return traffic / capacity
     return float("inf") if traffic > 0 else 0.0
+
+
+def _link_down_message(e: Mapping[str, Any]) -> str:
+    failed = e["failed_orchestrators"]
+    why = f" (orchestrator {', '.join(failed)} failed)" if failed else " (link failed)"
+    tail = (
+        "no sync path left: failover is not stateful"
+        if e["capacity_gbps"] == 0
+        else f"sync capacity {e['capacity_gbps']:g} of {e['total_gbps']:g} Gbps"
+    )
+    return f"sync link {e['link']} is down{why}: {tail}"
+
+
+def _not_dedicated_message(e: Mapping[str, Any]) -> str:
+    biggest = e["group_members"]
+    size = f" (group of {biggest} > {e['large']:g} members)" if biggest > e["large"] else ""
+    return (
+        f"sync link {e['link']}{size}: {'; '.join(e['reasons'])}; large groups need "
+        f"a dedicated {e['network_gbps']:g} GbE sync network with jumbo frames"
+    )
 
 
 @rule(
@@ -70,7 +87,7 @@ def _ratio(traffic: float, capacity: float) -> float:
     raises={"sync.link-down": "error", "sync.not-dedicated": "warning"},
     metrics={"sync.capacity_gbps": "Gbps"},
 )
-def links(ctx: RuleContext) -> Out:
+def links(ctx: RuleContext) -> None:
     """``sync.capacity_gbps`` (system) = the sum of the speeds of the sync links that
     carry traffic (up, and no end at a failed orchestrator). A topology that declares
     no sync link is taken to sync over a network of ``sync.network_gbps`` (Maestro
@@ -83,12 +100,10 @@ def links(ctx: RuleContext) -> Out:
     member's group, any other serves every group) and is shared or slower than
     ``sync.network_gbps``, or when any sync link lacks jumbo frames. Judged as a whole
     on every topology event (links, orchestrators, members joining or leaving)."""
-    b = ctx.profile.bands
-    network = b[NETWORK][1]
-    large = b[LARGE][1]
+    network = ctx.param(NETWORK)
+    large = ctx.param(LARGE)
     state = ctx.state
     sync_links = state.links_of_kind("sync")
-    out: Out = []
     down: list[dict[str, Any]] = []
     capacity = 0.0
     for link in sync_links:
@@ -99,30 +114,23 @@ def links(ctx: RuleContext) -> Out:
     total = sum(link["gbps"] for link in sync_links)
     if not sync_links:
         capacity = network
-    out.append(Metric("system", "sync.capacity_gbps", capacity, capacity, capacity))
+    ctx.metric("system", "sync.capacity_gbps", capacity)
     for link in down:
+        failed = []
         if link["up"]:
             failed = [
                 e[13:]
                 for e in (link["a"], link["b"])
                 if e.startswith("orchestrator:") and not state.graph.nodes[e]["up"]
             ]
-            why = f" (orchestrator {', '.join(failed)} failed)"
-        else:
-            why = " (link failed)"
-        tail = (
-            "no sync path left: failover is not stateful"
-            if capacity == 0
-            else f"sync capacity {capacity:g} of {total:g} Gbps"
-        )
-        out.append(
-            Finding(
-                "sync.link-down",
-                Severity.ERROR,
-                f"link:{link['id']}",
-                f"sync link {link['id']} is down{why}: {tail}",
-                evidence={"capacity_gbps": capacity, "total_gbps": total},
-            )
+        ctx.finding(
+            "sync.link-down",
+            f"link:{link['id']}",
+            _link_down_message,
+            link=link["id"],
+            failed_orchestrators=failed,
+            capacity_gbps=capacity,
+            total_gbps=total,
         )
     for link in sync_links:
         reasons = []
@@ -131,8 +139,7 @@ def links(ctx: RuleContext) -> Out:
             for end in (link["a"], link["b"])
             if end.startswith("member:")
         ] or list(state.groups)
-        sizes = [len(state.groups[g]["members"]) for g in served]
-        biggest = max(sizes, default=0)
+        biggest = max((len(state.groups[g]["members"]) for g in served), default=0)
         if biggest > large:
             if not link["dedicated"]:
                 reasons.append("shared with other traffic")
@@ -141,18 +148,22 @@ def links(ctx: RuleContext) -> Out:
         if not link["jumbo"]:
             reasons.append("no jumbo frames")
         if reasons:
-            size = f" (group of {biggest} > {large:g} members)" if biggest > large else ""
-            out.append(
-                Finding(
-                    "sync.not-dedicated",
-                    Severity.WARNING,
-                    f"link:{link['id']}",
-                    f"sync link {link['id']}{size}: {'; '.join(reasons)}; large groups need "
-                    f"a dedicated {network:g} GbE sync network with jumbo frames",
-                    evidence={"reasons": reasons, "group_members": biggest},
-                )
+            ctx.finding(
+                "sync.not-dedicated",
+                f"link:{link['id']}",
+                _not_dedicated_message,
+                link=link["id"],
+                reasons=reasons,
+                group_members=biggest,
+                large=large,
+                network_gbps=network,
             )
-    return out
+
+
+SYNC_HIGH = (
+    "sync traffic {traffic_gbps:.2f} Gbps ({low_gbps:.2f}-{high_gbps:.2f}) uses "
+    "{utilization:.0%} of {capacity_gbps:g} Gbps sync capacity ≥ {limit:.0%}"
+)
 
 
 @rule(
@@ -165,7 +176,7 @@ def links(ctx: RuleContext) -> Out:
     incremental=True,
     reads=("sync.capacity_gbps", "load.cps", "load.connections"),
 )
-def traffic(ctx: RuleContext) -> Out:
+def traffic(ctx: RuleContext) -> None:
     """Per group with HyperSync on: base = (cps × ``sync.bytes_per_new_connection``
     + connections × ``sync.update_bytes_per_connection_s``) × 8 ÷ 1e9 Gbps, from the
     load its serving members carry (``load.cps``, ``load.connections`` of the group);
@@ -180,13 +191,14 @@ def traffic(ctx: RuleContext) -> Out:
     Findings (system): ``sync.saturated`` when utilization ≥
     ``sync.saturated_utilization``, else ``sync.high`` when it is ≥
     ``sync.high_utilization``."""
-    b = ctx.profile.bands
+    b = ctx.bands
     g_low, g, g_high = b[GROWTH]
     per_new = b[NEW_BYTES][1] * 8 / 1e9
     per_conn = b[UPDATE_BYTES][1] * 8 / 1e9
     state = ctx.state
+    members = state.members
     metrics = ctx.metrics
-    out: Out = []
+    value = metrics.value
     fresh: dict[int, tuple[float, float, float]] = {}
     for s in ctx.changes.subjects:
         if s[:6] != "group:":
@@ -196,53 +208,49 @@ def traffic(ctx: RuleContext) -> Out:
         if group is None:
             continue
         if group["hypersync"]:
-            cps = metrics.get(s, "load.cps")
-            conns = metrics.get(s, "load.connections")
-            base = (0.0 if cps is None else cps.value) * per_new + (
-                0.0 if conns is None else conns.value
-            ) * per_conn
-            n = sum(1 for i in group["members"] if state.members[i]["state"] == UP)
+            base = (
+                value(s, "load.cps", 0.0) * per_new + value(s, "load.connections", 0.0) * per_conn
+            )
+            n = sum(1 for i in group["members"] if members[i]["state"] == UP)
             k = max(n - 1, 0)
             row = (base * (1 + g_low) ** k, base * (1 + g) ** k, base * (1 + g_high) ** k)
         else:
             row = (0.0, 0.0, 0.0)
         fresh[group_id] = row
-        out.append(Metric(s, "sync.traffic_gbps", row[1], row[0], row[2]))
+        ctx.metric(s, "sync.traffic_gbps", row[1], row[0], row[2])
     if not state.groups:
-        return out
-    low = value = high = 0.0
+        return
+    low = mid = high = 0.0
     for group_id in state.groups:
         got = fresh.get(group_id)
         if got is None:
             metric = metrics.get(f"group:{group_id}", "sync.traffic_gbps")
             got = (0.0, 0.0, 0.0) if metric is None else (metric.low, metric.value, metric.high)
         low += got[0]
-        value += got[1]
+        mid += got[1]
         high += got[2]
-    out.append(Metric("system", "sync.traffic_gbps", value, low, high))
+    ctx.metric("system", "sync.traffic_gbps", mid, low, high)
     cap_metric = metrics.get("system", "sync.capacity_gbps")
     capacity = b[NETWORK][1] if cap_metric is None else cap_metric.value
-    util = _ratio(value, capacity)
-    out.append(
-        Metric("system", "sync.utilization", util, _ratio(low, capacity), _ratio(high, capacity))
-    )
+    util = _ratio(mid, capacity)
+    ctx.metric("system", "sync.utilization", util, _ratio(low, capacity), _ratio(high, capacity))
     if util >= b[SATURATED][1]:
-        rule_id, severity, limit = "sync.saturated", Severity.ERROR, b[SATURATED][1]
+        finding_id, limit = "sync.saturated", b[SATURATED][1]
     elif util >= b[HIGH][1]:
-        rule_id, severity, limit = "sync.high", Severity.WARNING, b[HIGH][1]
+        finding_id, limit = "sync.high", b[HIGH][1]
     else:
-        return out
-    out.append(
-        Finding(
-            rule_id,
-            severity,
-            "system",
-            f"sync traffic {value:.2f} Gbps ({low:.2f}-{high:.2f}) uses {util:.0%} of "
-            f"{capacity:g} Gbps sync capacity ≥ {limit:.0%}",
-            evidence={"utilization": util, "traffic_gbps": value, "capacity_gbps": capacity},
-        )
+        return
+    ctx.finding(
+        finding_id,
+        "system",
+        SYNC_HIGH,
+        utilization=util,
+        traffic_gbps=mid,
+        low_gbps=low,
+        high_gbps=high,
+        capacity_gbps=capacity,
+        limit=limit,
     )
-    return out
 
 
 @hookimpl

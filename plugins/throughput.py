@@ -10,7 +10,6 @@ from typing import Any
 
 from twin.api import (
     DISTRIBUTION_EVENTS,
-    Metric,
     Parameter,
     RuleContext,
     hookimpl,
@@ -23,10 +22,24 @@ OVERHEAD = "throughput.overhead_per_member"
 NAMES = (DEFAULT, OVERHEAD)
 
 EVENTS = DISTRIBUTION_EVENTS
-# Events that change the serving set, and so every serving member's capacity.
-GROUP_WIDE = frozenset(EVENTS) - {"load_changed", "weight_changed", "group_created"}
 
-Out = list[Metric]
+
+def _scale(ctx: RuleContext, serving: int) -> float:
+    """What each serving member keeps of its capacity when ``serving`` members serve."""
+    scale: float = (1.0 - ctx.values[OVERHEAD]) ** max(serving - 1, 0)
+    return scale
+
+
+def _member_gbps(ctx: RuleContext, m: dict[str, Any]) -> float:
+    """A member's delivered throughput: its offered share, up to its capacity; 0 if it
+    does not serve."""
+    serving = ctx.state.serving_members(m["group"])
+    if not any(peer is m for peer in serving):
+        return 0.0
+    own = m["throughput_capacity_gbps"]
+    cap = (ctx.values[DEFAULT] if own is None else float(own)) * _scale(ctx, len(serving))
+    offered: float = m["throughput_gbps"]
+    return offered if offered < cap else cap
 
 
 @rule(
@@ -36,8 +49,9 @@ Out = list[Metric]
     parameters=NAMES,
     metrics={"throughput.gbps": "Gbps", "throughput.capacity_gbps": "Gbps"},
     incremental=True,
+    per_member={"throughput.gbps": _member_gbps},
 )
-def delivery(ctx: RuleContext) -> Out:
+def delivery(ctx: RuleContext) -> None:
     """A serving member's throughput capacity is its standalone ``throughput_gbps``
     (member_added, else ``throughput.default_gbps``) × (1 − ``throughput.overhead_per_member``)
     ^(n − 1), n = serving members of its group (UP, on the ACTIVE site): each extra
@@ -46,58 +60,42 @@ def delivery(ctx: RuleContext) -> Out:
     serve. Per group and system: ``throughput.gbps`` = the sum over serving members,
     ``throughput.capacity_gbps`` = the sum of their capacities, so n equal members can
     deliver n × (1 − overhead)^(n − 1) × one member: near-linear, a bit less than n ×."""
-    v = ctx.profile.values
-    default = v[DEFAULT]
+    default = ctx.values[DEFAULT]
     state = ctx.state
-    metrics = ctx.metrics
-    subjects = ctx.changes.subjects
-    out: Out = []
-    touched = [g for g in (int(s[6:]) for s in subjects if s[:6] == "group:") if g in state.groups]
-    ids = {s[7:] for s in subjects if s[:7] == "member:"}
-    if ctx.type in GROUP_WIDE:
-        for g in touched:
-            ids.update(state.groups[g]["members"])
-    for m_id in ids:
-        m = state.members.get(m_id)
-        if m is not None and m["group"] not in touched:
-            touched.append(m["group"])
+    stored = ctx.metrics.value
     rows: dict[int, tuple[float, float]] = {}
-    for g in touched:
+    for s in ctx.changes.subjects:
+        if s[:6] != "group:":
+            continue
+        g = int(s[6:])
+        if g not in state.groups:
+            continue
         serving = state.serving_members(g)
-        scale = (1.0 - v[OVERHEAD]) ** max(len(serving) - 1, 0)
+        scale = _scale(ctx, len(serving))
         total = capacity = 0.0
         for m in serving:
             own = m["throughput_capacity_gbps"]
             cap = (default if own is None else float(own)) * scale
             offered = m["throughput_gbps"]
-            value = offered if offered < cap else cap
             capacity += cap
-            total += value
-            if m["id"] in ids:
-                ids.discard(m["id"])
-                out.append(Metric("member:" + m["id"], "throughput.gbps", value))
+            total += offered if offered < cap else cap
         rows[g] = (total, capacity)
-        out.append(Metric(f"group:{g}", "throughput.gbps", total))
-        out.append(Metric(f"group:{g}", "throughput.capacity_gbps", capacity))
-    for m_id in ids:  # touched members that do not serve
-        if m_id in state.members:
-            out.append(Metric("member:" + m_id, "throughput.gbps", 0.0))
+        ctx.metric(s, "throughput.gbps", total)
+        ctx.metric(s, "throughput.capacity_gbps", capacity)
     if state.groups:
         total = capacity = 0.0
         for g in state.groups:
             row = rows.get(g)
             if row is None:
-                delivered = metrics.get(f"group:{g}", "throughput.gbps")
-                cap_metric = metrics.get(f"group:{g}", "throughput.capacity_gbps")
+                subject = f"group:{g}"
                 row = (
-                    0.0 if delivered is None else delivered.value,
-                    0.0 if cap_metric is None else cap_metric.value,
+                    stored(subject, "throughput.gbps"),
+                    stored(subject, "throughput.capacity_gbps"),
                 )
             total += row[0]
             capacity += row[1]
-        out.append(Metric("system", "throughput.gbps", total))
-        out.append(Metric("system", "throughput.capacity_gbps", capacity))
-    return out
+        ctx.metric("system", "throughput.gbps", total)
+        ctx.metric("system", "throughput.capacity_gbps", capacity)
 
 
 @hookimpl

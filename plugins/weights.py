@@ -13,11 +13,8 @@ from typing import Any
 
 from twin.api import (
     DISTRIBUTION_EVENTS,
-    Finding,
-    Metric,
     Parameter,
     RuleContext,
-    Severity,
     hookimpl,
     parameter,
     rule,
@@ -28,13 +25,29 @@ TOLERANCE = "weights.imbalance_tolerance"
 LOAD_EVENTS = DISTRIBUTION_EVENTS
 IMBALANCE_EVENTS = tuple(e for e in LOAD_EVENTS if e != "load_changed")
 
-Out = list[Metric | Finding]
-
 
 def _touched_groups(ctx: RuleContext) -> list[int]:
     groups = ctx.state.groups
     found = {int(s[6:]) for s in ctx.changes.subjects if s[:6] == "group:"}
     return [g for g in found if g in groups]
+
+
+def _connections(ctx: RuleContext, m: dict[str, Any]) -> float:
+    """A member's concurrent connections, as the reducer distributed them."""
+    value: float = m["connections"]
+    return value
+
+
+def _cps(ctx: RuleContext, m: dict[str, Any]) -> float:
+    """A member's new connections per second."""
+    value: float = m["cps"]
+    return value
+
+
+def _cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
+    """A member's CPU %."""
+    value: float = m["cpu_pct"]
+    return value
 
 
 @rule(
@@ -47,25 +60,19 @@ def _touched_groups(ctx: RuleContext) -> list[int]:
         "load.cpu_pct": "%",
     },
     incremental=True,
+    per_member={
+        "load.connections": _connections,
+        "load.cps": _cps,
+        "load.cpu_pct": _cpu_pct,
+    },
 )
-def load(ctx: RuleContext) -> Out:
+def load(ctx: RuleContext) -> None:
     """Per member: its concurrent connections, new connections per second and CPU %
     straight from the reducer, which spreads a group's offered load over the serving
     members in proportion to their weights (weight 0..512; by default the member's CPU
     cores), carries CPU as work (fewer serving cores each work harder) and lets a
     member's own sample win over its share. Per group (``group:<n>``): the sum of
     connections and cps over the serving members, and their mean CPU %."""
-    out: Out = []
-    members = ctx.state.members
-    for subject in ctx.changes.subjects:
-        if subject[:7] != "member:":
-            continue
-        m = members.get(subject[7:])
-        if m is None:
-            continue
-        out.append(Metric(subject, "load.connections", m["connections"]))
-        out.append(Metric(subject, "load.cps", m["cps"]))
-        out.append(Metric(subject, "load.cpu_pct", m["cpu_pct"]))
     for g in _touched_groups(ctx):
         serving = ctx.state.serving_members(g)
         subject = f"group:{g}"
@@ -74,10 +81,15 @@ def load(ctx: RuleContext) -> Out:
             conns += m["connections"]
             cps += m["cps"]
             cpu += m["cpu_pct"]
-        out.append(Metric(subject, "load.connections", conns))
-        out.append(Metric(subject, "load.cps", cps))
-        out.append(Metric(subject, "load.cpu_pct", cpu / len(serving) if serving else 0.0))
-    return out
+        ctx.metric(subject, "load.connections", conns)
+        ctx.metric(subject, "load.cps", cps)
+        ctx.metric(subject, "load.cpu_pct", cpu / len(serving) if serving else 0.0)
+
+
+IMBALANCED = (
+    "member {member} gets {load_share:.0%} of group {group}'s load with {capacity_share:.0%} "
+    "of its capacity (tolerance +{tolerance:.0%}): lower its weight"
+)
 
 
 @rule(
@@ -88,7 +100,7 @@ def load(ctx: RuleContext) -> Out:
     raises={"weights.imbalance": "warning"},
     incremental=True,
 )
-def imbalance(ctx: RuleContext) -> Out:
+def imbalance(ctx: RuleContext) -> None:
     """Judges the distribution the weights ask for. A serving member's load share is
     its weight ÷ the serving members' total weight (the share the reducer gives it);
     its capacity share is its standalone ``connections_capacity`` ÷ the sum over the
@@ -100,9 +112,8 @@ def imbalance(ctx: RuleContext) -> Out:
     when every member that gets load declares its ``connections_capacity``: without
     them the twin knows only the profile's default, the same for every member. Runs
     only for events that change weights, members or their states, never for load."""
-    tolerance = ctx.profile.parameters[TOLERANCE].value
+    tolerance = ctx.param(TOLERANCE)
     state = ctx.state
-    out: Out = []
     totals: dict[int, float] = {}
     for s in sorted(ctx.changes.subjects):
         if s[:7] != "member:":
@@ -125,18 +136,16 @@ def imbalance(ctx: RuleContext) -> Out:
             continue
         cap_share = m["connections_capacity"] / total_cap
         if m["share"] > cap_share * (1 + tolerance):
-            out.append(
-                Finding(
-                    "weights.imbalance",
-                    Severity.WARNING,
-                    s,
-                    f"member {m['id']} gets {m['share']:.0%} of group {g}'s load with "
-                    f"{cap_share:.0%} of its capacity (tolerance +{tolerance:.0%}): "
-                    "lower its weight",
-                    evidence={"load_share": m["share"], "capacity_share": cap_share},
-                )
+            ctx.finding(
+                "weights.imbalance",
+                s,
+                IMBALANCED,
+                member=m["id"],
+                group=g,
+                load_share=m["share"],
+                capacity_share=cap_share,
+                tolerance=tolerance,
             )
-    return out
 
 
 @hookimpl

@@ -20,13 +20,25 @@ from typing import Any
 import attrs
 
 from twin import snapshot_codec
+from twin.bulk import quiet_gc
 from twin.envelope import Envelope
 from twin.errors import TwinError
-from twin.events import OpaqueEvent
+from twin.events import Note, OpaqueEvent
 from twin.frames import Frame, MetricStore
 from twin.profile import Profile
 from twin.reducer import Changes, apply
-from twin.rules import ActiveFinding, Finding, Metric, Rule, RuleContext, Severity
+from twin.rules import (
+    ActiveFinding,
+    Finding,
+    FunctionRule,
+    MemberMetric,
+    MessageSource,
+    Metric,
+    PendingFinding,
+    Rule,
+    RuleContext,
+    Severity,
+)
 from twin.state import TwinState
 
 CRASHED = "twin.rule-crashed"
@@ -36,6 +48,35 @@ ENGINE_PLUGIN = "twin"
 
 class PluginError(TwinError):
     """A plugin failed in strict mode (exit code 3)."""
+
+
+class _Undeclared(Exception):
+    """A rule raised a finding it does not declare (reported like a crash)."""
+
+
+_FINDING = "\x00finding"
+"""Evidence key under which a 0.1 rule's own :class:`Finding` object travels to the fold."""
+
+
+def _as_is(evidence: Mapping[str, Any]) -> str:
+    """Marks a finding a 0.1 rule built itself (its message is its own)."""
+    return ""
+
+
+_AS_IS: MessageSource = _as_is
+
+
+def _make_finding(
+    finding_id: str,
+    severity: Severity,
+    subject: str,
+    message: MessageSource,
+    evidence: Mapping[str, Any],
+) -> Finding:
+    if message is _AS_IS:
+        made: Finding = evidence[_FINDING]
+        return made
+    return Finding(finding_id, severity, subject, None, evidence, render=message)
 
 
 @attrs.frozen(slots=True)
@@ -84,7 +125,16 @@ def order_rules(rules: Iterable[RegisteredRule]) -> tuple[RegisteredRule, ...]:
 
 def _finding_order(active: ActiveFinding) -> tuple[int, str, str]:
     f = active.finding
-    return (-f.severity.rank, f.rule, f.subject)
+    return (-_RANK[f.severity], f.rule, f.subject)
+
+
+_RANK = {severity: severity.rank for severity in Severity}
+_EMPTY: tuple[ActiveFinding, ...] = ()
+_new_frame = tuple.__new__  # Frame is a tuple underneath: skip its argument parsing
+_NOTHING: Mapping[tuple[str, str], ActiveFinding] = {}
+
+FindingKey = tuple[str, str]
+"""(finding rule id, subject)."""
 
 
 class Engine:
@@ -96,6 +146,9 @@ class Engine:
         strict: re-raise a rule's exception (as :class:`PluginError`) instead of
             turning it into a ``twin.rule-crashed`` finding.
         observers: functions called with every frame.
+        lazy: compute ``per_member`` metrics when they are read (the default).
+            False stores them instead, for the members each event touched, as
+            0.1-style rules did: the same numbers at a higher cost (tests compare).
     """
 
     def __init__(
@@ -105,18 +158,48 @@ class Engine:
         *,
         strict: bool = False,
         observers: Sequence[Callable[[Frame], Any]] = (),
+        lazy: bool = True,
     ) -> None:
         self.rules: tuple[RegisteredRule, ...] = order_rules(rules)
         self.profile = profile
         self.strict = strict
         self.observers = tuple(observers)
-        self.state = TwinState()
+        self.lazy = lazy
         self.metrics = MetricStore()
-        self._findings: dict[str, dict[tuple[str, str], ActiveFinding]] = {}
+        self._state = TwinState()
+        self._ctx = RuleContext(
+            event=Note(text="-"),
+            type="",
+            seq=0,
+            occurred_at="",
+            state=self._state,
+            changes=Changes(),
+            profile=profile,
+            metrics=self.metrics,
+        )
+        self._computed: dict[str, tuple[RegisteredRule, MemberMetric]] = {}
+        for registered in self.rules:
+            for name, function in (getattr(registered.rule, "per_member", None) or {}).items():
+                self._computed.setdefault(name, (registered, function))
+        if lazy:
+            self.metrics.compute_on_read({n: f for n, (_r, f) in self._computed.items()}, self._ctx)
+        self._findings: dict[str, dict[FindingKey, ActiveFinding]] = {}
         self._active: tuple[ActiveFinding, ...] = ()
+        self._position: dict[tuple[str, FindingKey], int] = {}
         self._by_type: dict[str, tuple[RegisteredRule, ...]] = {}
+        self._call_plans: dict[int, tuple[Sequence[RegisteredRule], Any]] = {}
         self._observer_failed: set[int] = set()
         self._dirty = False
+
+    @property
+    def state(self) -> TwinState:
+        """The twin after the last event (read-only for everyone but the reducer)."""
+        return self._state
+
+    @state.setter
+    def state(self, state: TwinState) -> None:
+        self._state = state
+        self._ctx.state = state
 
     # -- stepping ------------------------------------------------------------------------------
 
@@ -130,6 +213,24 @@ class Engine:
             self._by_type[event_type] = found
         return found
 
+    def _calls(
+        self, rules: Sequence[RegisteredRule]
+    ) -> tuple[tuple[RegisteredRule, Callable[[RuleContext], Any], str], ...]:
+        """What the loop calls for ``rules``: a function rule's function directly (cached)."""
+        key = id(rules)
+        found = self._call_plans.get(key)
+        if found is None or found[0] is not rules:
+            calls = tuple(
+                (
+                    r,
+                    r.rule.function if type(r.rule) is FunctionRule else r.rule.evaluate,
+                    r.rule.id,
+                )
+                for r in rules
+            )
+            found = self._call_plans[key] = (rules, calls)
+        return found[1]
+
     def step(self, envelope: Envelope) -> Frame:
         """Apply one event, run its rules and return the frame after it.
 
@@ -139,15 +240,26 @@ class Engine:
             PluginError: a rule raised, in strict mode.
         """
         changes = apply(
-            self.state, envelope.event, seq=envelope.seq, occurred_at=envelope.occurred_at
+            self._state, envelope.event, seq=envelope.seq, occurred_at=envelope.occurred_at
         )
         return self._evaluate(envelope, changes, self.rules_for(envelope.type))
 
-    def run(self, envelopes: Iterable[Envelope]) -> Iterator[Frame]:
-        """Step through ``envelopes``, yielding each frame."""
+    def run(self, envelopes: Iterable[Envelope], *, bulk: bool = False) -> Iterator[Frame]:
+        """Step through ``envelopes``, yielding each frame.
+
+        Args:
+            envelopes: the events, in order.
+            bulk: a long replay: quiet the garbage collector meanwhile
+                (:func:`twin.bulk.quiet_gc`).
+        """
         step = self.step
-        for envelope in envelopes:
-            yield step(envelope)
+        if not bulk:
+            for envelope in envelopes:
+                yield step(envelope)
+            return
+        with quiet_gc():
+            for envelope in envelopes:
+                yield step(envelope)
 
     def evaluate_everything(self, envelope: Envelope) -> Frame:
         """Re-run every rule on the current state as if every subject had changed.
@@ -156,8 +268,8 @@ class Engine:
         invariant); it is also how a state restored without metrics gets them.
         """
         changes = Changes()
-        changes.subjects.update(self.state.graph.nodes)
-        changes.subjects.update(f"link:{k}" for k in self.state.links)
+        changes.subjects.update(self._state.graph.nodes)
+        changes.subjects.update(f"link:{k}" for k in self._state.links)
         changes.subjects.add("system")
         return self._evaluate(envelope, changes, self.rules)
 
@@ -165,105 +277,180 @@ class Engine:
         self, envelope: Envelope, changes: Changes, rules: Sequence[RegisteredRule]
     ) -> Frame:
         seq = envelope.seq
-        metrics = self.metrics.by_subject
         raised: list[ActiveFinding] = []
         cleared: list[ActiveFinding] = []
-        for subject in changes.removed:
-            metrics.pop(subject, None)
-        ctx = RuleContext(
-            event=envelope.event,
-            type=envelope.type,
-            seq=seq,
-            occurred_at=envelope.occurred_at,
-            state=self.state,
-            changes=changes,
-            profile=self.profile,
-            metrics=self.metrics,
-        )
-        for registered in rules:
-            rule = registered.rule
+        replaced: list[tuple[tuple[str, FindingKey], ActiveFinding]] = []
+        removed = changes.removed
+        if removed:
+            drop = self.metrics.buckets.pop
+            for subject in removed:
+                drop(subject, None)
+        ctx = self._ctx
+        ctx.event = envelope.event
+        ctx.type = envelope.type
+        ctx.seq = seq
+        ctx.occurred_at = envelope.occurred_at
+        ctx.changes = changes
+        found = ctx._found
+        stores = self._findings
+        for registered, evaluate, rule_id in self._calls(rules):
+            held = stores.get(rule_id)
+            ctx._held = held or _NOTHING
             try:
-                output = list(rule.evaluate(ctx))
+                output = evaluate(ctx)
+                if output is not None:
+                    self._adapt(registered, output)
             except Exception as exc:
+                found.clear()
                 if self.strict:
                     raise PluginError(
-                        f"rule {rule.id} (plugin {registered.plugin}) raised at seq {seq}: "
+                        f"rule {rule_id} (plugin {registered.plugin}) raised at seq {seq}: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
                 self._crashed(registered, seq, exc, raised)
                 continue
-            findings: list[Finding] = []
-            wrong: object = None
-            for item in output:
-                if type(item) is Metric:
-                    bucket = metrics.get(item.subject)
-                    if bucket is None:
-                        bucket = metrics[item.subject] = {}
-                    bucket[item.name] = item
-                elif isinstance(item, Finding):
-                    findings.append(item)
-                elif isinstance(item, Metric):
-                    metrics.setdefault(item.subject, {})[item.name] = item
-                else:
-                    wrong = item
-            if wrong is not None:
-                # Not silently dropped: reported like a crash, so `twin run` shows it.
-                problem = TypeError(
-                    f"yielded {type(wrong).__name__}; rules yield Metric and Finding objects"
-                )
-                if self.strict:
-                    raise PluginError(f"rule {rule.id} {problem}")
-                self._crashed(registered, seq, problem, raised)
-                continue
-            self._fold_findings(registered, findings, changes, seq, raised, cleared)
-            self._recovered(registered, cleared)
+            if found or held:
+                try:
+                    self._fold(registered, found, changes, seq, raised, cleared, replaced)
+                except _Undeclared as problem:
+                    found.clear()
+                    if self.strict:
+                        raise PluginError(f"rule {rule_id} {problem}") from None
+                    self._crashed(registered, seq, problem, raised)
+                    continue
+                found.clear()
+            if CRASHED in stores:
+                self._recovered(registered, cleared)
+            if not self.lazy and self._computed:
+                self._store_computed(registered)
         if type(envelope.event) is OpaqueEvent:
             self._unknown_type(envelope, raised)
-        if changes.removed:
-            self._drop_subjects(changes.removed, cleared)
+        if removed:
+            self._drop_subjects(removed, cleared)
         if raised or cleared or self._dirty:
             self._refresh_active()
-        frame = Frame(
-            seq, envelope, changes, self.metrics, self._active, tuple(raised), tuple(cleared)
+        elif replaced:
+            active = list(self._active)
+            position = self._position
+            for key, new in replaced:
+                active[position[key]] = new
+            self._active = tuple(active)
+        frame = _new_frame(
+            Frame,
+            (
+                seq,
+                envelope,
+                changes,
+                self.metrics,
+                self._active,
+                tuple(raised) if raised else _EMPTY,
+                tuple(cleared) if cleared else _EMPTY,
+            ),
         )
         if self.observers:
             self._notify(frame)
         return frame
 
+    def _adapt(self, registered: RegisteredRule, output: Iterable[Any]) -> None:
+        """Plugin API 0.1: store returned :class:`Metric` objects, queue :class:`Finding` ones."""
+        buckets = self.metrics.buckets
+        found = self._ctx._found
+        wrong: object = None
+        for item in output:
+            kind = type(item)
+            if kind is Metric or isinstance(item, Metric):
+                bucket = buckets.get(item.subject)
+                if bucket is None:
+                    bucket = buckets[item.subject] = {}
+                bucket[item.name] = item
+            elif kind is Finding or isinstance(item, Finding):
+                found.append((item.rule, item.subject, item.severity, _AS_IS, {_FINDING: item}))
+            elif wrong is None:
+                wrong = item
+        if wrong is not None:
+            # Not silently dropped: reported like a crash, so `twin run` shows it.
+            raise TypeError(
+                f"yielded {type(wrong).__name__}; rules yield Metric and Finding objects"
+            )
+
+    def _store_computed(self, registered: RegisteredRule) -> None:
+        """Eager mode: store the rule's per-member metrics of the members the event touched.
+
+        A member the event did not touch keeps the value stored before, as a rule
+        writing every metric itself would leave it; that this equals the value
+        computed on read is what makes reading on demand correct (a tested invariant).
+        """
+        ctx = self._ctx
+        members = self._state.members
+        touched = [s[7:] for s in ctx.changes.subjects if s[:7] == "member:" and s[7:] in members]
+        for name, (owner, function) in self._computed.items():
+            if owner is not registered:
+                continue
+            for member_id in touched:
+                member = members[member_id]
+                value = function(ctx, member)
+                if isinstance(value, tuple):
+                    self.metrics.set("member:" + member_id, name, *value)
+                else:
+                    self.metrics.set("member:" + member_id, name, value)
+
     # -- findings ---------------------------------------------------------------------------
 
-    def _fold_findings(
+    def _fold(
         self,
         registered: RegisteredRule,
-        findings: list[Finding],
+        found: list[PendingFinding],
         changes: Changes,
         seq: int,
         raised: list[ActiveFinding],
         cleared: list[ActiveFinding],
+        replaced: list[tuple[tuple[str, FindingKey], ActiveFinding]],
     ) -> None:
-        store = self._findings.get(registered.rule.id)
+        """Fold what a rule found into its store: raise, keep (with new numbers) or clear."""
+        rule = registered.rule
+        rule_id = rule.id
+        store = self._findings.get(rule_id)
         if store is None:
-            if not findings:
-                return
-            store = self._findings[registered.rule.id] = {}
-        new = {(f.rule, f.subject): f for f in findings}
+            store = self._findings[rule_id] = {}
+        new: dict[FindingKey, PendingFinding] = {}
+        for item in found:
+            new[(item[0], item[1])] = item
         if store:
-            if registered.rule.incremental:
+            if rule.incremental:
                 scope = changes.subjects
-                gone = [k for k in store if k not in new and k[1] in scope]
+                gone = [k for k in store if k[1] in scope and k not in new]
             else:
                 gone = [k for k in store if k not in new]
             for key in gone:
                 cleared.append(store.pop(key))
-        for key, finding in new.items():
+        declared = rule.raises
+        for key, (finding_id, subject, severity, message, evidence) in new.items():
+            if severity is None:
+                severity = declared.get(finding_id)
+                if severity is None:
+                    raise _Undeclared(
+                        f"raised finding {finding_id!r}, which it does not declare in raises"
+                    )
             old = store.get(key)
             if old is None:
-                active = ActiveFinding(finding, seq, registered.plugin)
-                store[key] = active
+                finding = _make_finding(finding_id, severity, subject, message, evidence)
+                active = store[key] = ActiveFinding(finding, seq, registered.plugin)
                 raised.append(active)
-            elif old.finding != finding:
-                # The same condition with new numbers: keep `since`, show the new message.
-                store[key] = ActiveFinding(finding, old.since, registered.plugin)
+                continue
+            was = old.finding
+            if message is _AS_IS:
+                finding = evidence[_FINDING]
+                if was == finding:
+                    continue
+            elif was.severity is severity and was._render is message and was.evidence == evidence:
+                continue
+            else:
+                finding = Finding(finding_id, severity, subject, None, evidence, render=message)
+            # The same condition with new numbers (or a new severity): `since` stays.
+            active = store[key] = ActiveFinding(finding, old.since, registered.plugin)
+            if was.severity is finding.severity and (rule_id, key) in self._position:
+                replaced.append(((rule_id, key), active))
+            else:
                 self._dirty = True
 
     def _crashed(
@@ -312,9 +499,16 @@ class Engine:
                 cleared.append(store.pop(key))
 
     def _refresh_active(self) -> None:
+        """Sort the active findings: only when one was raised, cleared or changed severity."""
         self._dirty = False
-        everything = [a for store in self._findings.values() for a in store.values()]
-        self._active = tuple(sorted(everything, key=_finding_order))
+        everything = [
+            (owner, key, active)
+            for owner, store in self._findings.items()
+            for key, active in store.items()
+        ]
+        everything.sort(key=lambda item: _finding_order(item[2]))
+        self._active = tuple(item[2] for item in everything)
+        self._position = {(owner, key): i for i, (owner, key, _a) in enumerate(everything)}
 
     @property
     def findings(self) -> tuple[ActiveFinding, ...]:
@@ -340,9 +534,10 @@ class Engine:
         """The state, metrics and findings as bytes (a disposable cache, not an archive).
 
         Plain data (compressed JSON, :mod:`twin.snapshot_codec`), never a pickle:
-        snapshots are read back from journals that may come from strangers.
+        snapshots are read back from journals that may come from strangers. Metrics
+        computed on read are not kept: they follow from the state.
         """
-        return snapshot_codec.encode(self.state, self.metrics.by_subject, self._findings)
+        return snapshot_codec.encode(self.state, self.metrics.stored(), self._findings)
 
     def restore(self, blob: bytes) -> None:
         """Load what :meth:`snapshot` produced; nothing in it can run.
@@ -356,7 +551,7 @@ class Engine:
         except ValueError as exc:
             raise ValueError(f"unusable snapshot: {exc}") from None
         self.state = state
-        self.metrics.by_subject = metrics
+        self.metrics.load_stored(metrics)
         self._findings = findings
         self._refresh_active()
 

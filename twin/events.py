@@ -417,7 +417,12 @@ class LoadChanged(Event):
 
     def values(self) -> dict[str, float]:
         """The load fields that this event sets."""
-        return {n: getattr(self, n) for n in LOAD_FIELDS if getattr(self, n) is not None}
+        out = {}
+        for name in LOAD_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
 
     @property
     def subject(self) -> str:
@@ -670,6 +675,7 @@ class EventRegistry:
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._fields: dict[str, dict[str, str]] = {}
         self._defaults: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._builders: dict[str, Callable[[Mapping[str, Any]], Event | None]] = {}
         for cls in classes:
             self.register(cls)
 
@@ -691,6 +697,7 @@ class EventRegistry:
         )
         if trusted:
             self._defaults[name] = tuple((a.name, a.default) for a in attrs.fields(cls))
+            self._builders[name] = _stored_builder(cls)
 
     def upcaster(self, event_type: str, from_schema: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: register a function that turns a ``from_schema`` payload into the next one."""
@@ -800,27 +807,12 @@ class EventRegistry:
         unlike switching attrs validators off globally). Anything unexpected falls
         back to :meth:`decode`, which validates and explains.
         """
-        cls = self._classes.get(event_type)
-        defaults = self._defaults.get(event_type)
-        if cls is None or defaults is None or schema != cls.schema or len(data) > len(defaults):
-            return self.decode(event_type, data, schema=schema, allow_unknown=True)
-        event = object.__new__(cls)
-        setter = object.__setattr__
-        seen = 0
-        for name, default in defaults:
-            if name in data:
-                value = data[name]
-                seen += 1
-                if type(value) is list:
-                    value = tuple(value)
-            elif default is attrs.NOTHING:
-                return self.decode(event_type, data, schema=schema, allow_unknown=True)
-            else:
-                value = default
-            setter(event, name, value)
-        if seen != len(data):
-            return self.decode(event_type, data, schema=schema, allow_unknown=True)
-        return event
+        build = self._builders.get(event_type)
+        if build is not None and schema == self._classes[event_type].schema:
+            event = build(data)
+            if event is not None:
+                return event
+        return self.decode(event_type, data, schema=schema, allow_unknown=True)
 
     def upcast(self, event_type: str, schema: int, data: dict[str, Any]) -> dict[str, Any]:
         """Apply the upcaster chain from ``schema`` to the current schema of ``event_type``."""
@@ -843,6 +835,50 @@ class EventRegistry:
                 value=schema,
             )
         return data
+
+
+def _stored_builder(cls: type[Event]) -> Callable[[Mapping[str, Any]], Event | None]:
+    """A function that builds a ``cls`` from a stored payload without validating it.
+
+    It sets the slots directly (through their descriptors) and returns None when
+    the payload has a field ``cls`` does not know or lacks a required one, so that
+    the caller can fall back to the validating path, which explains.
+    """
+    fields = attrs.fields(cls)
+    names = frozenset(a.name for a in fields)
+    slots = []
+    for a in fields:
+        descriptor = getattr(cls, a.name, None)
+        setter = getattr(descriptor, "__set__", None)
+        if setter is None:  # not a slotted attrs class: use the generic setter
+            setter = _setter_of(a.name)
+        slots.append((setter, a.name, a.default))
+    plan = tuple(slots)
+    missing = attrs.NOTHING
+    new = object.__new__
+
+    def build(data: Mapping[str, Any]) -> Event | None:
+        if not names.issuperset(data):
+            return None
+        event = new(cls)
+        get = data.get
+        for setter, name, default in plan:
+            value = get(name, default)
+            if value is missing:
+                return None
+            if type(value) is list:
+                value = tuple(value)
+            setter(event, value)
+        return event
+
+    return build
+
+
+def _setter_of(name: str) -> Callable[[object, Any], None]:
+    def setter(obj: object, value: Any) -> None:
+        object.__setattr__(obj, name, value)
+
+    return setter
 
 
 def default_registry() -> EventRegistry:

@@ -26,6 +26,7 @@ from twin.profile import Profile
 # average near half of it. A compressed engine snapshot is ~5 KB.
 SNAPSHOT_EVERY = 64
 FLUSH_EVERY = 32  # snapshots written per transaction
+BULK = 5000  # a replay longer than this quiets the garbage collector (twin.bulk)
 
 
 class Replay:
@@ -102,7 +103,8 @@ class Replay:
             saved_upto = 0 if newest is None else newest[0]
         pending: list[tuple[int, bytes, str]] = []
         try:
-            for frame in engine.run(self.journal.read(done + 1, stop, branch=self.branch)):
+            events = self.journal.read(done + 1, stop, branch=self.branch)
+            for frame in engine.run(events, bulk=stop - done > BULK):
                 seq = frame.seq
                 if every and seq % every == 0 and seq > saved_upto:
                     # No digest: nothing reads it back, and it costs as much as the snapshot.

@@ -6,6 +6,14 @@ into one. Rules read the state and never change it. The engine runs them in
 sorted id order, only for the event types they declare, and isolates any
 that raise.
 
+A rule reports in one of two ways. It writes through the context
+(``ctx.metric(...)``, ``ctx.finding(...)``) and returns None: nothing is built
+but numbers, and a finding's message is made only when someone reads it. Or,
+as plugin API 0.1 rules do, it returns (or yields) :class:`Metric` and
+:class:`Finding` objects; the engine stores them the same way. Metrics that
+follow from the state of one member (``per_member``) are not computed per
+event at all: the metric store computes them when they are read.
+
 How findings clear: the findings a rule yields are its verdict on the
 subjects it looked at. For a rule declared ``incremental=True`` that means
 the subjects the event touched (``ctx.changes.subjects``): its earlier
@@ -113,9 +121,17 @@ class Metric:
         return {"value": self.value, "low": self.low, "high": self.high}
 
 
-@attrs.frozen(slots=True)
+MessageSource = str | Callable[[Mapping[str, Any]], str]
+"""How a finding's message is made when it is read: a ``str.format`` template filled
+from the evidence (``"CPU {cpu:.0f}% > {limit:g}%"``), or a function of the evidence."""
+
+
 class Finding:
     """A condition a rule raised about a subject.
+
+    Treat it as immutable. The message may be given as text, or be made from
+    the evidence only when someone reads it (``render``): rules judge every
+    event, but people read few of the findings, so formatting waits.
 
     Attributes:
         rule: the finding's rule id (``convergence.cpu-overload``).
@@ -125,11 +141,65 @@ class Finding:
         evidence: the values behind it, for reports and the TUI.
     """
 
-    rule: str
-    severity: Severity
-    subject: str
-    message: str
-    evidence: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    __slots__ = ("_message", "_render", "evidence", "rule", "severity", "subject")
+
+    def __init__(
+        self,
+        rule: str,
+        severity: Severity,
+        subject: str,
+        message: str | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        *,
+        render: MessageSource | None = None,
+    ) -> None:
+        self.rule = rule
+        self.severity = severity
+        self.subject = subject
+        self.evidence: Mapping[str, Any] = {} if evidence is None else evidence
+        self._message = message
+        self._render = render
+
+    @property
+    def message(self) -> str:
+        """The message (made from the evidence on first read when it was given as a template)."""
+        text = self._message
+        if text is None:
+            text = self._message = render_message(self._render, self.evidence)
+        return text
+
+    def _key(self) -> tuple[str, Severity, str, str]:
+        return (self.rule, self.severity, self.subject, self.message)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Finding:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding(rule={self.rule!r}, severity={self.severity!r}, subject={self.subject!r}, "
+            f"message={self.message!r})"
+        )
+
+
+def render_message(source: MessageSource | None, evidence: Mapping[str, Any]) -> str:
+    """The message of ``source`` (a template or a function) filled from ``evidence``.
+
+    Never raises: a template that does not fit its evidence shows what went wrong
+    instead of hiding the finding.
+    """
+    if source is None:
+        return ""
+    try:
+        if isinstance(source, str):
+            return source.format_map(evidence)
+        return str(source(evidence))
+    except Exception as exc:
+        return f"(message could not be made: {type(exc).__name__}: {exc}) {dict(evidence)!r}"
 
 
 @attrs.frozen(slots=True)
@@ -159,10 +229,19 @@ class MetricsView(Protocol):
     def get(self, subject: str, name: str) -> Metric | None:
         """The metric, or None if it was never computed."""
 
+    def value(self, subject: str, name: str, default: float = 0.0) -> float:
+        """The metric's value, or ``default`` when it was never computed."""
 
-@attrs.frozen(slots=True)
+
+PendingFinding = tuple[str, str, "Severity | None", MessageSource, dict[str, Any]]
+"""What :meth:`RuleContext.finding` records: id, subject, severity, message, evidence."""
+
+
 class RuleContext:
-    """Everything a rule may read while evaluating one event.
+    """Everything a rule may read while evaluating one event, and where it writes.
+
+    The engine keeps one context and moves it on from event to event (a rule
+    must not keep it). Rules read it and never change the state.
 
     Attributes:
         event: the event just applied.
@@ -174,28 +253,135 @@ class RuleContext:
         profile: the parameter values in use.
         metrics: the metrics computed so far: every metric as of the previous
             event, updated by the rules that already ran for this one (rules
-            run in id order). Prefer reading the state.
+            run in id order, after the rules whose metrics they ``reads``).
+        values: parameter name → value (the profile's, as a plain dict).
+        bands: parameter name → ``(low, value, high)``.
     """
 
-    event: Event
-    type: str
-    seq: int
-    occurred_at: str
-    state: TwinState
-    changes: Changes
-    profile: Profile
-    metrics: MetricsView
+    __slots__ = (
+        "_buckets",
+        "_found",
+        "_held",
+        "bands",
+        "changes",
+        "event",
+        "metrics",
+        "occurred_at",
+        "profile",
+        "seq",
+        "state",
+        "type",
+        "values",
+    )
+
+    def __init__(
+        self,
+        event: Event,
+        type: str,
+        seq: int,
+        occurred_at: str,
+        state: TwinState,
+        changes: Changes,
+        profile: Profile,
+        metrics: MetricsView,
+    ) -> None:
+        self.event = event
+        self.type = type
+        self.seq = seq
+        self.occurred_at = occurred_at
+        self.state = state
+        self.changes = changes
+        self.profile = profile
+        self.metrics = metrics
+        self.values: Mapping[str, float] = profile.values
+        self.bands: Mapping[str, tuple[float, float, float]] = profile.bands
+        buckets = getattr(metrics, "buckets", None)
+        self._buckets: dict[str, dict[str, Any]] = {} if buckets is None else buckets
+        self._found: list[PendingFinding] = []
+        self._held: Mapping[tuple[str, str], Any] = {}
 
     def param(self, name: str) -> float:
         """The value of parameter ``name`` in the profile in use."""
-        return self.profile.parameters[name].value
+        return self.values[name]
 
     def band(self, name: str) -> tuple[float, float, float]:
         """``(low, value, high)`` of parameter ``name``."""
-        return self.profile.parameters[name].band
+        return self.bands[name]
+
+    def metric(
+        self,
+        subject: str,
+        name: str,
+        value: float,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> None:
+        """Record metric ``name`` of ``subject`` (``low``/``high``: its band, if it has one).
+
+        The cheap way to compute a metric: nothing is built but the number.
+        Declare ``name`` in the rule's ``metrics``.
+        """
+        bucket = self._buckets.get(subject)
+        if bucket is None:
+            bucket = self._buckets[subject] = {}
+        if low is None and high is None:
+            bucket[name] = value
+        else:
+            bucket[name] = (value, value if low is None else low, value if high is None else high)
+
+    def finding(
+        self,
+        finding_id: str,
+        subject: str,
+        message: MessageSource,
+        /,
+        severity: Severity | None = None,
+        **evidence: Any,
+    ) -> None:
+        """Say that ``finding_id`` holds for ``subject`` after this event.
+
+        Args:
+            finding_id: an id the rule declares in ``raises``.
+            subject: what it is about (``group:1``).
+            message: a ``str.format`` template filled from ``evidence`` when the
+                message is read, or a function of the evidence.
+            severity: the severity now, when the finding can escalate (default:
+                the one declared in ``raises``); ``since`` is kept when it changes.
+            **evidence: the values behind it (and the message's fields).
+        """
+        self._found.append((finding_id, subject, severity, message, evidence))
+
+    def held(self, finding_id: str, subject: str) -> bool:
+        """True if this rule's finding ``finding_id`` held for ``subject`` before this event.
+
+        An incremental rule judges only the subjects the event touched; for the
+        others its earlier verdict stands, and this is how it reads it (say, to
+        know whether any member of a group is still overloaded without judging
+        every member again).
+        """
+        return (finding_id, subject) in self._held
+
+    def holding(self, finding_id: str) -> list[str]:
+        """The subjects for which this rule's ``finding_id`` held before this event."""
+        return [subject for fid, subject in self._held if fid == finding_id]
+
+    def replace(self, **changes: Any) -> RuleContext:
+        """A copy with some attributes replaced (tests and wrappers; the engine reuses one)."""
+        copy = RuleContext.__new__(RuleContext)
+        for name in RuleContext.__slots__:
+            setattr(copy, name, changes.get(name, getattr(self, name)))
+        return copy
 
 
-Output = Iterable[Metric | Finding]
+Output = Iterable[Metric | Finding] | None
+"""What ``evaluate`` returns: metrics and findings (plugin API 0.1), or None when the
+rule wrote them through the context."""
+
+MetricValue = float | tuple[float, float, float]
+"""A metric as a rule computes it: a value, or ``(value, low, high)``."""
+
+MemberMetric = Callable[[RuleContext, dict[str, Any]], MetricValue]
+"""A per-member metric: computed from the context and a member record when read."""
 
 
 @runtime_checkable
@@ -212,10 +398,15 @@ class Rule(Protocol):
         incremental: True if it evaluates only ``ctx.changes.subjects`` (see module doc).
         doc: how it computes, in words (``docs/rules.md``).
 
-    Optional attribute:
+    Optional attributes:
         reads: metric names (of other rules) it reads from ``ctx.metrics``; the
             engine then runs it after the rules that compute them. Without it,
             rules run in plain sorted id order.
+        per_member: metric name → function ``(ctx, member) -> value`` for metrics
+            that follow from one member's record (and the profile and other
+            metrics): the metric store computes them for every member when they
+            are read, instead of the rule writing them on every event. Each name
+            is also declared in ``metrics``.
     """
 
     @property
@@ -251,7 +442,7 @@ class Rule(Protocol):
         """The formula in words."""
 
     def evaluate(self, ctx: RuleContext) -> Output:
-        """Yield the metrics and findings that hold after ``ctx.event``."""
+        """Write (or return) the metrics and findings that hold after ``ctx.event``."""
 
 
 def _event_names(events: Iterable[type[Event] | str] | None) -> frozenset[str] | None:
@@ -277,6 +468,7 @@ class FunctionRule:
     incremental: bool = False
     doc: str = ""
     reads: tuple[str, ...] = ()
+    per_member: Mapping[str, MemberMetric] = attrs.field(factory=dict, repr=False)
 
     def evaluate(self, ctx: RuleContext) -> Output:
         """Call the function."""
@@ -293,10 +485,13 @@ def rule(
     metrics: Mapping[str, str] | None = None,
     incremental: bool = False,
     reads: Iterable[str] = (),
+    per_member: Mapping[str, MemberMetric] | None = None,
 ) -> Callable[[Callable[[RuleContext], Output]], FunctionRule]:
-    """Decorator: turn ``def f(ctx) -> Iterable[Metric | Finding]`` into a rule.
+    """Decorator: turn ``def f(ctx) -> None`` (writing through ``ctx``) into a rule.
 
     The function's docstring becomes the rule's ``doc`` (the formula in words).
+    A 0.1-style function that returns or yields :class:`Metric` and
+    :class:`Finding` objects works too.
 
     Example::
 
@@ -322,6 +517,7 @@ def rule(
             incremental=incremental,
             doc=(function.__doc__ or "").strip(),
             reads=tuple(reads),
+            per_member=dict(per_member or {}),
         )
 
     return decorate

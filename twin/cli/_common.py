@@ -87,6 +87,13 @@ def say(text: object, console: Console | None = None) -> None:
     (console or out()).print(safe_text(text), markup=False)
 
 
+def write_lines(lines: list[str]) -> None:
+    """Plain lines built from data on stdout: terminal-safe like :func:`say`, but with
+    no Rich rendering (for the many rows of a long replay)."""
+    if lines:
+        sys.stdout.write("\n".join(safe_text(line) for line in lines) + "\n")
+
+
 def write_json_line(data: Any) -> None:
     """One compact JSON object per line on stdout (the machine contract).
 

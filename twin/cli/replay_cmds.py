@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import click
+import orjson
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -26,6 +27,7 @@ from twin.cli._common import (
     split_list,
     write_json,
     write_json_line,
+    write_lines,
 )
 from twin.cli._known import known_subjects, metric_units
 from twin.diff import capture, diff
@@ -148,18 +150,33 @@ def run_cmd(
             header = "".join(f"{label:>11}" for _n, label, _u in cols)
             console.print(f"[bold]{'#':>6}  {'occurred_at':<20}  {'type':<28}{header}[/bold]")
         frame: Frame | None = None
+        # An unchanged set of active findings is the same tuple: serialise it once.
+        shown: tuple[ActiveFinding, ...] | None = None
+        findings_json = orjson.Fragment(b"[]")
         with progress_bar("replaying", last) as tick:
             for frame in replay.frames(start, last):
                 if fmt == "jsonl":
-                    row = frame.to_json(names, wanted)
+                    env = frame.envelope
+                    row: dict[str, Any] = {
+                        "seq": frame.seq,
+                        "type": env.type,
+                        "occurred_at": env.occurred_at,
+                        "metrics": frame.metrics.to_json(names, wanted),
+                    }
                     if changes_only:
-                        del row["findings"]
                         row["raised"] = [a.to_json() for a in frame.raised]
                         row["cleared"] = [a.to_json() for a in frame.cleared]
+                    else:
+                        if frame.findings is not shown:
+                            shown = frame.findings
+                            findings_json = orjson.Fragment(
+                                orjson.dumps([f.to_json() for f in shown])
+                            )
+                        row["findings"] = findings_json
                     row["profile"] = chosen.name
                     write_json_line(row)
                 else:
-                    _print_run_row(console, frame, cols)
+                    write_lines(_run_row(frame, cols))
                 if frame.seq % 1000 == 0:
                     tick(frame.seq)
         if fmt == "table" and frame is not None:
@@ -168,23 +185,28 @@ def run_cmd(
                 say("  " + _finding_line(active), console)
 
 
-def _print_run_row(console: Any, frame: Frame, cols: Any) -> None:
+def _run_row(frame: Frame, cols: Any) -> list[str]:
+    """The table's lines for one event: its row, then the findings raised and cleared."""
     values = "".join(
         f"{format_value(_value(frame, name), unit, name=name, compact=True):>11}"
         for name, _label, unit in cols
     )
     env = frame.envelope
-    say(f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}", console)
+    lines = [f"{env.seq:>6}  {env.occurred_at:<20}  {env.type:<28}{values}"]
     for active in frame.raised:
-        say(f"{'':>8}+ {_finding_line(active)}", console)
+        lines.append(f"{'':>8}+ {_finding_line(active)}")
     for active in frame.cleared:
         f = active.finding
-        say(f"{'':>8}- {GLYPH[f.severity.value]} {f.rule} {f.subject} cleared", console)
+        lines.append(f"{'':>8}- {GLYPH[f.severity.value]} {f.rule} {f.subject} cleared")
+    return lines
 
 
 def _value(frame: Frame, name: str) -> float | None:
-    metric = frame.metrics.get("system", name)
-    return None if metric is None else metric.value
+    value = frame.metrics.value("system", name, _MISSING)
+    return None if value is _MISSING else value
+
+
+_MISSING = float("nan")
 
 
 @click.command("state")

@@ -409,7 +409,12 @@ def _normal(value: float) -> Any:
 
 @attrs.define
 class _Recorder:
-    """Wraps a plugin's rule: checks and records what it yields, and survives its crashes."""
+    """Wraps a plugin's rule: checks and records what it reports, and survives its crashes.
+
+    It sees both ways of reporting: objects returned (plugin API 0.1) and what the
+    rule writes through the context (``ctx.metric``, ``ctx.finding``), which it
+    checks and passes on to the engine.
+    """
 
     rule: Any
     problems: _Problems
@@ -423,6 +428,9 @@ class _Recorder:
     incremental: bool = attrs.field(init=False)
     doc: str = attrs.field(init=False)
     reads: tuple[str, ...] = attrs.field(init=False)
+    per_member: Mapping[str, Any] = attrs.field(init=False)
+    wrote: bool = attrs.field(init=False, default=False)
+    silent_at: str | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         r = self.rule
@@ -430,33 +438,53 @@ class _Recorder:
         self.parameters, self.raises, self.metrics = r.parameters, r.raises, r.metrics
         self.incremental, self.doc = bool(r.incremental), getattr(r, "doc", "")
         self.reads = tuple(getattr(r, "reads", ()) or ())
+        self.per_member = dict(getattr(r, "per_member", None) or {})
 
     def evaluate(self, ctx: RuleContext) -> list[Metric | Finding]:
         label = f"rule {self.id!r}"
         where = f"at seq {ctx.seq} ({ctx.type})"
         before = ctx.state.digest()
+        written: dict[str, dict[str, Any]] = {}
+        found: list[Any] = []
+        spy = ctx.replace(_buckets=written, _found=found)
         try:
-            output = self.rule.evaluate(ctx)
-            if output is None:
-                self.problems.add(
-                    f"{label}: evaluate returned None {where}; return or yield metrics and "
-                    "findings (an empty list is fine)",
-                    key=(self.id, "none"),
-                )
-                items: list[Any] = []
-            else:
-                items = list(output)
+            output = self.rule.evaluate(spy)
+            items: list[Any] = [] if output is None else list(output)
         except Exception as exc:
             self.problems.add(
                 f"{label} raised {type(exc).__name__}: {exc} {where}", key=(self.id, "raised")
             )
             self.log.append((ctx.seq, self.id, "raised", type(exc).__name__, str(exc)))
             return []
+        if output is None and not written and not found and self.silent_at is None:
+            self.silent_at = where
+        if written or found:
+            self.wrote = True
         if ctx.state.digest() != before:
             self.problems.add(
                 f"{label} changed the state {where}; rules only read ctx.state",
                 key=(self.id, "mutated"),
             )
+        for subject, names in written.items():
+            for name, stored in names.items():
+                value, low, high = stored if isinstance(stored, tuple) else (stored,) * 3
+                metric = Metric(subject, name, value, low, high)
+                items.append(metric)
+        for finding_id, subject, severity, message, evidence in found:
+            if severity is None:
+                severity = self.raises.get(finding_id)
+            finding = Finding(
+                finding_id,
+                severity if severity is not None else Severity.WARNING,
+                subject,
+                None,
+                evidence,
+                render=message,
+            )
+            if severity is None:
+                finding.severity = None  # type: ignore[assignment]  # reported below
+            items.append(finding)
+        self._check_per_member(ctx, label, where)
         kept: list[Metric | Finding] = []
         for item in items:
             if isinstance(item, Metric):
@@ -476,6 +504,8 @@ class _Recorder:
                 )
             elif isinstance(item, Finding):
                 self._check_finding(item, ctx, label, where)
+                if item.severity is None:
+                    continue
                 kept.append(item)
                 self.log.append(
                     (
@@ -495,6 +525,42 @@ class _Recorder:
                     key=(self.id, "type", type(item).__name__),
                 )
         return kept
+
+    def _check_per_member(self, ctx: RuleContext, label: str, where: str) -> None:
+        """Compute the rule's per-member metrics for the members the event touched."""
+        for name, function in self.per_member.items():
+            if name not in self.metrics:
+                self.problems.add(
+                    f"{label} computes per-member metric {name!r}, which is not declared in its "
+                    "metrics",
+                    key=(self.id, "metric", name),
+                )
+            for member_id in ctx.changes.touched_members():
+                member = ctx.state.members.get(member_id)
+                if member is None:
+                    continue
+                try:
+                    value = function(ctx, member)
+                except Exception as exc:
+                    self.problems.add(
+                        f"{label}: per-member metric {name!r} raised {type(exc).__name__}: {exc} "
+                        f"{where}",
+                        key=(self.id, "per-member", name),
+                    )
+                    continue
+                triple = value if isinstance(value, tuple) else (value, value, value)
+                if len(triple) != 3:
+                    self.problems.add(
+                        f"{label}: per-member metric {name!r} is neither a number nor "
+                        f"(value, low, high) {where}",
+                        key=(self.id, "per-member-shape", name),
+                    )
+                    continue
+                metric = Metric(f"member:{member_id}", name, *triple)
+                self._check_metric(metric, label, where)
+                self.log.append(
+                    (ctx.seq, self.id, "per-member", metric.subject, name, _normal(metric.value))
+                )
 
     def _check_metric(self, item: Metric, label: str, where: str) -> None:
         if item.name not in self.metrics:
@@ -533,6 +599,8 @@ class _Recorder:
                 "raises",
                 key=(self.id, "finding", item.rule),
             )
+        elif item.severity is None:
+            pass
         elif item.severity is not declared:
             shown = getattr(item.severity, "value", item.severity)
             self.problems.add(
@@ -594,6 +662,22 @@ def _smoke_run(plugin: object, name: str, rule_ids: set[str], problems: _Problem
     engine = Engine(rules, manager.profile(), strict=False, observers=observers)
     for _frame in engine.run(make_envelopes(smoke_events(), manager.event_registry())):
         pass
+    for registered in rules:
+        recorder = registered.rule
+        if (
+            isinstance(recorder, _Recorder)
+            and recorder.silent_at
+            and not recorder.wrote
+            and not (recorder.metrics or recorder.raises)
+        ):
+            # It declares nothing it could report, and reported nothing: a rule that
+            # forgot to return (0.1) or to write through the context (0.2).
+            problems.add(
+                f"rule {recorder.id!r}: evaluate returned None {recorder.silent_at}, wrote "
+                "nothing through ctx.metric or ctx.finding and declares no metrics or raises; "
+                "report through the context (or return metrics and findings)",
+                key=(recorder.id, "none"),
+            )
     return log
 
 
