@@ -90,6 +90,7 @@ from twin.state import (
     TwinState,
     member_sort_key,
 )
+from twin.text_import import ImportContext, ImportOptions, ImportReport, TextImporter
 
 __all__ = [
     "CORE_EVENTS",
@@ -109,6 +110,9 @@ __all__ = [
     "FunctionRule",
     "GroupCreated",
     "HypersyncChanged",
+    "ImportContext",
+    "ImportOptions",
+    "ImportReport",
     "Importer",
     "LinkAdded",
     "LinkFailed",
@@ -136,6 +140,7 @@ __all__ = [
     "Severity",
     "SiteAdded",
     "SiteFailover",
+    "TextImporter",
     "TwinInputError",
     "TwinState",
     "UpgradeFinished",

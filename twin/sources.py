@@ -14,8 +14,16 @@ import attrs
 
 from journal import Journal
 from twin.errors import TwinInputError
-from twin.event_files import BUILTIN_IMPORTERS, Importer
+from twin.event_files import BUILTIN_IMPORTERS, Importer, to_new_event
 from twin.plugin_manager import TwinPluginManager
+from twin.state import TwinState
+from twin.text_import import (
+    ImportOptions,
+    ImportReport,
+    detect_format,
+    import_text,
+    is_text_importer,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -29,12 +37,14 @@ class Source:
         label: how to name it to people (the path as given).
         kind: ``journal`` or ``events``.
         branch: the what-if branch selected with ``--branch``, or None for main.
+        import_report: what was read, for gateway output (``--input-format``).
     """
 
     journal: Journal
     label: str
     kind: str
     branch: str | None = None
+    import_report: ImportReport | None = None
 
     def head(self) -> int:
         """The last seq of the selected branch."""
@@ -57,6 +67,73 @@ def is_event_file(path: Path, importers: list[Importer]) -> bool:
     return any(name.endswith(s) for i in (*importers, *BUILTIN_IMPORTERS) for s in i.suffixes)
 
 
+def all_importers(manager: TwinPluginManager) -> list[Importer]:
+    """Every importer: the plugins' (gateway output and other formats), then jsonl and csv."""
+    return [*manager.importers(), *BUILTIN_IMPORTERS]
+
+
+def find_importer(name: str, importers: list[Importer]) -> Importer:
+    """The importer called ``name``.
+
+    Raises:
+        TwinInputError: no importer has that name (the known ones are listed).
+    """
+    for importer in importers:
+        if importer.name == name:
+            return importer
+    known = ", ".join(sorted(i.name for i in importers))
+    raise TwinInputError(
+        f"no such format; known: {known} (twin import --list-formats)", field="--format", value=name
+    )
+
+
+def _load_text(
+    path: Path,
+    importer: Importer,
+    options: ImportOptions,
+    manager: TwinPluginManager,
+    branch: str | None,
+    progress: Callable[[int], None] | None,
+) -> Source:
+    registry = manager.event_registry()
+    events, report = import_text(path, importer, options, TwinState(), registry)
+    journal = Journal.in_memory(registry=registry)
+    try:
+        journal.append(events, progress=progress)
+    except BaseException:
+        journal.close()
+        raise
+    return Source(journal, str(path), "events", branch, report)
+
+
+def _load_with(
+    path: Path,
+    importer: Importer,
+    manager: TwinPluginManager,
+    allow_unknown: bool,
+    progress: Callable[[int], None] | None,
+) -> Journal:
+    """An event file read by a chosen (not suffix-matched) plain importer."""
+    registry = manager.event_registry()
+    shown = str(path)
+    try:
+        events = [
+            to_new_event(r, registry, source=shown, allow_unknown=allow_unknown)
+            for r in importer.read(path)
+        ]
+    except TwinInputError as exc:
+        raise exc.located(shown) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TwinInputError(f"cannot read: {exc}", source=shown) from None
+    journal = Journal.in_memory(registry=registry)
+    try:
+        journal.append(events, progress=progress)
+    except BaseException:
+        journal.close()
+        raise
+    return journal
+
+
 def open_source(
     path: str | Path,
     manager: TwinPluginManager,
@@ -64,20 +141,36 @@ def open_source(
     branch: str | None = None,
     allow_unknown: bool = False,
     progress: Callable[[int], None] | None = None,
+    import_options: ImportOptions | None = None,
 ) -> Source:
-    """Open ``path`` as a journal, or load it as an event file.
+    """Open ``path`` as a journal, or load it as an event file or as gateway output.
+
+    Gateway output (``/var/log/messages``, ``cphaprob state``...) is read by the
+    importer ``import_options.format`` names, or by the one that recognises
+    its content; members are placed as the options say (see
+    :mod:`twin.text_import`); ``Source.import_report`` says what was read.
 
     Raises:
-        TwinInputError: missing file, unknown format, a bad event line, or an
-            unknown ``--branch``.
+        TwinInputError: missing file, unknown format, a bad event line, a line
+            that names a member which cannot be placed, or an unknown ``--branch``.
     """
     path = Path(path)
     shown = str(path)
+    options = import_options or ImportOptions()
     if not path.exists():
         raise TwinInputError("no such file", source=shown)
     registry = manager.event_registry()
     importers = manager.importers()
-    if is_event_file(path, importers):
+    if options.format is not None:
+        chosen = find_importer(options.format, all_importers(manager))
+        if is_text_importer(chosen):
+            source = _load_text(path, chosen, options, manager, branch, progress)
+        else:
+            _no_text_options(options, chosen.name)
+            journal = _load_with(path, chosen, manager, allow_unknown, progress)
+            source = Source(journal, shown, "events", branch)
+    elif is_event_file(path, importers):
+        _no_text_options(options, "an event file")
         journal = Journal.in_memory(registry=registry)
         try:
             journal.import_file(
@@ -90,14 +183,22 @@ def open_source(
     else:
         with path.open("rb") as handle:
             magic = handle.read(len(SQLITE_MAGIC))
-        if magic != SQLITE_MAGIC:
+        detected = None if magic == SQLITE_MAGIC else detect_format(path, importers)
+        if detected is not None:
+            source = _load_text(path, detected, options, manager, branch, progress)
+            if source.import_report is not None:
+                source.import_report.detected = True
+        elif magic != SQLITE_MAGIC:
             suffixes = sorted({s for i in (*importers, *BUILTIN_IMPORTERS) for s in i.suffixes})
             raise TwinInputError(
-                f"not a journal or an event file; give a journal (.db) or one of "
-                f"{', '.join(suffixes)}",
+                f"not a journal or an event file (nor gateway output a format recognises); "
+                f"give a journal (.db), one of {', '.join(suffixes)}, or --input-format NAME "
+                "(twin import --list-formats)",
                 source=shown,
             )
-        source = Source(Journal.open(path, registry=registry), shown, "journal", branch)
+        else:
+            _no_text_options(options, "a journal")
+            source = Source(Journal.open(path, registry=registry), shown, "journal", branch)
     if branch is not None:
         try:
             source.journal.head(branch=branch)  # refuses an unknown branch, naming the known ones
@@ -107,3 +208,13 @@ def open_source(
                 exc.problem, field="--branch", value=branch, source=shown
             ) from None
     return source
+
+
+def _no_text_options(options: ImportOptions, what: str) -> None:
+    """Refuse gateway-output options (``--map`` and the like) for a journal or event file."""
+    if options.given:
+        raise TwinInputError(
+            f"--map, --create-members, --year, --tz and --strict read gateway output; "
+            f"this source is {what}",
+            field="--map",
+        )

@@ -142,12 +142,24 @@ def print_warnings(journal: Journal) -> None:
 
 
 def open_for_reading(path: str, branch: str | None = None) -> Source:
-    """Open a journal or load an event file, with a progress bar while loading."""
+    """Open a journal or load an event file, with a progress bar while loading.
+
+    Gateway output is read with the command's ``--input-format``/``--map``/...
+    options (:mod:`twin.cli.import_options`); what was read is said on stderr.
+    """
+    from twin.cli.import_options import options_in_effect, report_lines
+
     manager = settings().manager
     label = f"loading {Path(path).name}"
     with progress_bar(label, None) as tick:
-        source = open_source(path, manager, branch=branch, progress=tick)
+        source = open_source(
+            path, manager, branch=branch, progress=tick, import_options=options_in_effect()
+        )
     print_warnings(source.journal)
+    if source.import_report is not None:
+        console = err()
+        for line in report_lines(source.import_report):
+            console.print(f"twin: {line}", markup=False)
     return source
 
 

@@ -26,6 +26,7 @@ from twin.cli._common import (
     write_json,
 )
 from twin.cli._known import known_subjects, metric_units, rule_ids
+from twin.cli.import_options import gateway_options
 from twin.engine import CRASHED, UNKNOWN_TYPE
 from twin.errors import CheckFailed, TwinInputError
 from twin.replay import Replay
@@ -61,6 +62,7 @@ def _subject_of(condition: Condition) -> str | None:
 
 @click.command("bisect")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option("--rule", metavar="ID", help="Find where a finding of rule ID becomes active.")
 @click.option("--subject", metavar="S", help="With --rule: only findings on S (member:1_03).")
 @click.option(

@@ -24,6 +24,8 @@ from twin.cli._common import (
     write_json_line,
 )
 from twin.cli._known import event_types
+from twin.cli.import_options import gateway_options, run_import
+from twin.cli.import_options import list_formats as show_formats
 from twin.envelope import Envelope
 from twin.errors import CheckFailed, TwinInputError
 from twin.event_files import Record, to_new_event
@@ -67,50 +69,68 @@ def init_cmd(journal_path: Path, topology: Path | None, wait: float | None) -> N
 
 
 @click.command("import")
-@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
-@click.argument("event_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.argument("journal_path", metavar="JOURNAL", required=False, type=click.Path(path_type=Path))
+@click.argument("event_file", metavar="FILE", required=False, type=click.Path(path_type=Path))
 @click.option("--expect-head", type=int, metavar="N", help="Refuse (exit 1) unless the head is N.")
 @click.option("--allow-unknown", is_flag=True, help="Keep events of types no plugin knows.")
+@gateway_options(format_alias=True)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the events it would append (as `twin log --format jsonl` would) and write nothing.",
+)
+@click.option("--list-formats", is_flag=True, help="List the formats it reads, and stop.")
 @branch_option
 @wait_option
 def import_cmd(
-    journal_path: Path,
-    event_file: Path,
+    journal_path: Path | None,
+    event_file: Path | None,
     expect_head: int | None,
     allow_unknown: bool,
+    dry_run: bool,
+    list_formats: bool,
     branch: str | None,
     wait: float | None,
 ) -> None:
-    """Append an event file (.jsonl or .csv) to a journal, all or nothing.
+    """Append an event file or gateway output to a journal, all or nothing.
+
+    FILE is an event file (.jsonl, .csv), or what a Check Point gateway
+    printed: /var/log/messages (clusterxl-syslog), `cphaprob state` captures
+    (cphaprob-state), `asg stat -v` captures (asg-stat). Gateway output is
+    recognised by its content (the format found is printed) unless --format
+    names it. Its members are placed by --map NAME=MEMBER, by the hostname on
+    a member's member_added, or by the member ids the output prints; a line
+    about a member that cannot be placed refuses the file, unless
+    --create-members adds the member. Lines that are not understood are
+    counted by kind and reported (--strict refuses the file instead).
 
     A bad line refuses the whole file (file:line: field: problem, exit 2)
     and nothing is written. Events that carry an event_id already in the
-    journal with the same content are skipped, so importing a file of
-    identified events twice is harmless; an event_id reused for a different
-    event is refused.
+    journal with the same content are skipped, so importing the same file
+    twice is harmless (gateway output gets ids derived from its lines); an
+    event_id reused for a different event is refused.
+
+    \b
+    Examples:
+      twin import prod.db changes.jsonl
+      twin import prod.db messages.log --map cor-fw01=1_01 --map cor-fw02=1_02
+      twin import prod.db messages.log --year 2026 --tz Europe/Berlin --dry-run
+      twin import --list-formats
     """
-    manager = settings().manager
-    with (
-        open_journal(journal_path, wait=wait) as journal,
-        progress_bar(f"importing {event_file.name}", None) as tick,
-    ):
-        result = journal.import_file(
-            event_file,
-            branch=branch,
-            expect_head=expect_head,
-            allow_unknown=allow_unknown,
-            importers=manager.importers(),
-            progress=tick,
-        )
-    where = f" on branch {branch}" if branch else ""
-    if result.appended:
-        msg = f"imported {result.appended} events (#{result.first_seq}–#{result.last_seq}){where}"
-    else:
-        msg = f"imported nothing new{where}"
-    if result.skipped:
-        msg += f"; skipped {result.skipped} already in the journal"
-    say(msg)
-    say(f"head {result.last_seq}:{result.head_hash}")
+    if list_formats:
+        show_formats()
+        return
+    if journal_path is None or event_file is None:
+        raise click.UsageError("give JOURNAL and FILE (or --list-formats)")
+    run_import(
+        journal_path,
+        event_file,
+        expect_head=expect_head,
+        allow_unknown=allow_unknown,
+        branch=branch,
+        dry_run=dry_run,
+        wait=wait,
+    )
 
 
 @click.command("append", context_settings={"ignore_unknown_options": False})
@@ -186,6 +206,7 @@ def _summary(env: Envelope) -> str:
 
 @click.command("log")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option("--from", "start", type=int, default=1, metavar="N", help="First seq to list.")
 @click.option("--to", "stop", type=int, metavar="N", help="Last seq to list.")
 @click.option("--type", "types", metavar="TYPE[,TYPE]", help="Only these event types.")

@@ -30,6 +30,7 @@ from twin.cli._common import (
     write_lines,
 )
 from twin.cli._known import known_subjects, metric_units
+from twin.cli.import_options import gateway_options
 from twin.diff import capture, diff
 from twin.engine import Engine
 from twin.errors import TwinInputError
@@ -80,6 +81,7 @@ def _cell(value: object) -> Text:
 
 @click.command("run")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option("--from", "start", type=int, default=1, metavar="N", help="First event to print.")
 @click.option("--to", "stop", type=int, metavar="N", help="Last event to evaluate and print.")
 @profile_option
@@ -211,6 +213,7 @@ _MISSING = float("nan")
 
 @click.command("state")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option("--at", "at", type=int, metavar="N", help="After event N (default: the last).")
 @profile_option
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
@@ -301,6 +304,7 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
 
 @click.command("diff")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.argument("a", type=int)
 @click.argument("b", type=int)
 @profile_option

@@ -14,6 +14,7 @@ from twin.cli._common import (
     profile_option,
     settings,
 )
+from twin.cli.import_options import gateway_options
 from twin.errors import TwinInputError
 
 
@@ -48,6 +49,7 @@ def run_tui(source: str | Path, *, at: int | None, profile: str | None, branch: 
 
 @click.command("tui")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option(
     "--at",
     "at",
