@@ -16,7 +16,16 @@ import click
 
 from journal.failures import translate
 from twin import __version__
-from twin.cli import bisect_cmd, demo, journal_cmds, plan_cmds, plugin_cmds, replay_cmds, tui_cmd
+from twin.cli import (
+    bisect_cmd,
+    demo,
+    journal_cmds,
+    plan_cmds,
+    plugin_cmds,
+    replay_cmds,
+    report_cmd,
+    tui_cmd,
+)
 from twin.cli._common import Settings, err, shown
 from twin.cli._errors import is_help_request, usage_line
 from twin.engine import PluginError
@@ -38,6 +47,7 @@ class TwinGroup(click.Group):
         "state",
         "diff",
         "bisect",
+        "report",
         "branch",
         "plan",
         "verify",
@@ -99,7 +109,16 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     ctx.obj = given
 
 
-for module in (demo, tui_cmd, journal_cmds, replay_cmds, bisect_cmd, plan_cmds, plugin_cmds):
+for module in (
+    demo,
+    tui_cmd,
+    journal_cmds,
+    replay_cmds,
+    bisect_cmd,
+    report_cmd,
+    plan_cmds,
+    plugin_cmds,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 
