@@ -405,9 +405,9 @@ class _Collector:
             if span is not None:
                 span.cleared_seq, span.cleared_at = seq, at
                 span.last_message = active.finding.message
-        store = frame.metrics.by_subject
+        store = frame.metrics
         for name, subject in self.metrics:
-            metric = store.get(subject, {}).get(name)
+            metric = store.get(subject, name)
             series = t.series[f"{name}@{subject}"]
             series.seqs.append(seq)
             series.times.append(at)
@@ -429,8 +429,11 @@ class _Collector:
     def _cpu(self, frame: Frame, seq: int, at: str) -> None:
         best: float | None = None
         who = ""
-        for subject, names in frame.metrics.by_subject.items():
-            metric = names.get("load.cpu_pct")
+        store = frame.metrics
+        for subject in store.subjects():
+            if subject[:7] != "member:" and subject[:6] != "group:":
+                continue
+            metric = store.get(subject, "load.cpu_pct")
             if metric is None:
                 continue
             if subject.startswith("member:"):

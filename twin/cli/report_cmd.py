@@ -19,11 +19,13 @@ from twin.cli._common import (
     say,
     settings,
 )
+from twin.cli.import_options import gateway_options
 from twin.report import build_report, check_output, write_report
 
 
 @click.command("report")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.option(
     "-o",
     "--output",
