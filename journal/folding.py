@@ -8,7 +8,7 @@ reducer's state only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from journal import snapshots
 from journal.branches import Segment
@@ -17,6 +17,7 @@ from twin.errors import TwinInputError
 from twin.events import EventRegistry
 from twin.reducer import apply
 from twin.state import TwinState
+from twin.stored_events import USABLE_ERRORS, explain
 
 REPLAY_CHUNK = 2000
 """Rows per read while replaying."""
@@ -31,6 +32,7 @@ def fold(
     shown: str | None,
     use_snapshots: bool,
     start: TwinState | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[TwinState, list[snapshots.SnapshotRow]]:
     """The reducer state after seq ``target`` of a view.
 
@@ -43,6 +45,8 @@ def fold(
         use_snapshots: start from the nearest state snapshot (and offer new ones).
         start: a state of this same view at some seq <= ``target`` that the caller
             lets this function mutate (used instead of a snapshot when it is newer).
+        warn: check the rows' cheap invariants as they stream and report the first
+            problem here (see :func:`~journal.reading.read_view`).
 
     Returns:
         The state, and snapshot rows for every :data:`~journal.snapshots.SNAPSHOT_EVERY`
@@ -51,7 +55,7 @@ def fold(
 
     Raises:
         TwinInputError: a stored event the reducer refuses (a journal written by
-            another tool) or cannot decode.
+            another tool), cannot decode, or whose data is of the wrong type (edited).
     """
     state: TwinState | None = None
     if start is not None and start.seq <= target:
@@ -66,7 +70,14 @@ def fold(
     every = snapshots.SNAPSHOT_EVERY
     key = snapshots.STATE_KEY
     for env in read_view(
-        conn, view, state.seq + 1, target, chunk=REPLAY_CHUNK, registry=registry, shown=shown
+        conn,
+        view,
+        state.seq + 1,
+        target,
+        chunk=REPLAY_CHUNK,
+        registry=registry,
+        shown=shown,
+        warn=warn,
     ):
         try:
             apply(state, env.event, seq=env.seq, occurred_at=env.occurred_at)
@@ -77,6 +88,11 @@ def fold(
                 value=exc.value,
                 source=shown,
             ) from None
+        except USABLE_ERRORS:
+            explained = explain(registry, env, shown)
+            if explained is None:
+                raise
+            raise explained from None
         if use_snapshots and env.seq % every == 0:
             blob, digest = snapshots.encode_state(state)
             pending.append(snapshots.row(view, key, env.seq, blob, digest))

@@ -77,6 +77,7 @@ class Journal:
         self.use_snapshots = snapshots
         self.wait = BUSY_TIMEOUT_S if wait is None else wait
         self._read_only_why = "opened read-only; nothing is written to it"
+        self._integrity_warned = False
         self.warnings: list[str] = []
         self.on_warning: Callable[[str], None] | None = None
         self._closed = False
@@ -279,8 +280,9 @@ class Journal:
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
         view = branches.segments(self._conn, branch)
-        end = branches.head(self._conn, view) if stop is None else stop
-        return read_view(
+        top = branches.head(self._conn, view)
+        end = top if stop is None else stop
+        rows = read_view(
             self._conn,
             view,
             max(start, 1),
@@ -288,7 +290,31 @@ class Journal:
             chunk=chunk,
             registry=self.registry,
             shown=self.path,
+            warn=self._integrity_warning,
         )
+        return self._checked_to_head(rows, view[-1].branch, top) if end >= top else rows
+
+    def _checked_to_head(
+        self, rows: Iterator[Envelope], line: str | None, top: int
+    ) -> Iterator[Envelope]:
+        """Pass ``rows`` on; at the line's end, compare the last one with the head anchor."""
+        last: Envelope | None = None
+        for last in rows:
+            yield last
+        if last is not None or top == 0:
+            problem = verifying.anchor_problem(
+                self._conn, line, top, None if last is None else last.hash
+            )
+            if problem is not None:
+                self._integrity_warning(problem)
+
+    def _integrity_warning(self, problem: str) -> None:
+        """The first sign of an edited journal met while reading: one warning, then quiet."""
+        if self._integrity_warned:
+            return
+        self._integrity_warned = True
+        name = self.path or "the journal"
+        self.warn(f"{name}: {problem}; it may have been edited: run `twin verify {name}`")
 
     def get(self, seq: int, *, branch: str | None = None) -> Envelope:
         """The event at ``seq``.
@@ -336,6 +362,7 @@ class Journal:
             registry=self.registry,
             shown=self.path,
             use_snapshots=self.use_snapshots,
+            warn=self._integrity_warning,
         )
         if pending and not self.read_only:
             snapshots.try_insert(self._conn, pending)

@@ -91,6 +91,36 @@ def check_head_anchor(conn: sqlite3.Connection, branch: str | None, cursor: Chai
         cursor.problem = f"seq {last_seq}: hash differs from the one recorded at append"
 
 
+def anchor_problem(
+    conn: sqlite3.Connection, branch: str | None, last_seq: int, last_hash: str | None
+) -> str | None:
+    """The cheap head check a reader makes on reaching a line's end: None if it agrees.
+
+    Args:
+        conn: the journal's connection.
+        branch: the line (None: main).
+        last_seq: the last seq read (the line's head).
+        last_hash: that row's stored hash (None if nothing was read).
+    """
+    found = conn.execute(
+        "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
+    ).fetchone()
+    if found is None:
+        return None
+    anchor = parse_anchor(found[0])
+    if anchor is None:
+        return f"the head anchor {appending.head_key(branch)!r} in meta is not <seq>:<hash>"
+    seq, anchor_hash = anchor
+    if seq > last_seq:
+        return (
+            f"the journal recorded events up to seq {seq} but ends at seq {last_seq} "
+            "(events deleted from the end?)"
+        )
+    if seq == last_seq and last_hash is not None and anchor_hash != last_hash:
+        return f"seq {last_seq}'s hash differs from the one recorded at append"
+    return None
+
+
 def _result(cursor: ChainCursor, branch: str | None) -> VerifyResult:
     return VerifyResult(
         cursor.bad_seq is None, cursor.checked, cursor.bad_seq, cursor.problem, branch

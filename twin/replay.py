@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from journal import Journal
 from twin import __version__, snapshot_codec
 from twin.engine import Engine
-from twin.errors import TwinInputError
+from twin.errors import InvalidEventError, TwinInputError
 from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
+from twin.stored_events import USABLE_ERRORS, explain
 
 # From the seek budget (16 ms), not a framework default: with every built-in rule an
 # event costs ~150-250 µs to evaluate, so after restoring a snapshot (~0.3 ms) a seek
@@ -102,6 +103,7 @@ class Replay:
             newest = self.journal.load_snapshot(self.key, stop, branch=self.branch)
             saved_upto = 0 if newest is None else newest[0]
         pending: list[tuple[int, bytes, str]] = []
+        seq = done
         try:
             events = self.journal.read(done + 1, stop, branch=self.branch)
             for frame in engine.run(events, bulk=stop - done > BULK):
@@ -114,6 +116,25 @@ class Replay:
                         every = self.snapshot_every
                 if seq >= start:
                     yield frame
+        except InvalidEventError as exc:
+            # A stored event the state refuses: a journal written or edited by another tool.
+            bad = self.journal.get(seq + 1, branch=self.branch)
+            raise TwinInputError(
+                f"event {bad.seq} ({bad.type}) does not fit the state: {exc.problem}",
+                field=exc.field,
+                value=exc.value,
+                source=self.journal.path,
+            ) from None
+        except USABLE_ERRORS:
+            # The reducer choked on the event after the last good frame: an edited payload?
+            explained = explain(
+                self.manager.event_registry(),
+                self.journal.get(seq + 1, branch=self.branch),
+                self.journal.path,
+            )
+            if explained is None:
+                raise
+            raise explained from None
         finally:
             if pending:
                 self._flush(pending)
@@ -144,4 +165,11 @@ class Replay:
         last: Frame | None = None
         for frame in self.frames(target, target):
             last = frame
+        if last is None or last.seq != target:
+            raise TwinInputError(
+                f"event {target} is missing from the journal (deleted?); run `twin verify`",
+                field="--at",
+                value=target,
+                source=self.journal.path,
+            )
         return last

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from journal import Journal
-from twin.errors import TwinInputError
+from twin.errors import CheckFailed, TwinInputError
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.sources import Source, open_source
@@ -141,11 +141,18 @@ def print_warnings(journal: Journal) -> None:
     journal.on_warning = show
 
 
-def open_for_reading(path: str, branch: str | None = None) -> Source:
+def open_for_reading(path: str, branch: str | None = None, *, verify: bool = False) -> Source:
     """Open a journal or load an event file, with a progress bar while loading.
 
     Gateway output is read with the command's ``--input-format``/``--map``/...
     options (:mod:`twin.cli.import_options`); what was read is said on stderr.
+    Readers check the cheap invariants as they stream (dense seqs, each row chained
+    to the one before, the head anchor) and warn on stderr. With ``verify``
+    (``--verify``), every hash of the view is recomputed first, and a journal that
+    fails is not read at all.
+
+    Raises:
+        CheckFailed: ``verify`` and the chain is broken (exit 1).
     """
     from twin.cli.import_options import options_in_effect, report_lines
 
@@ -159,7 +166,20 @@ def open_for_reading(path: str, branch: str | None = None) -> Source:
     if source.import_report is not None:
         console = err()
         for line in report_lines(source.import_report):
-            console.print(f"twin: {line}", markup=False)
+            say(f"twin: {line}", console)
+    if verify and source.kind == "journal":
+        try:
+            with progress_bar("verifying", source.head()) as tick:
+                result = source.journal.verify(branch=branch, progress=tick)
+        except BaseException:
+            source.close()
+            raise
+        if not result.ok:
+            source.close()
+            raise CheckFailed(
+                f"{path}: verify FAILED at seq {result.first_bad_seq}: {result.problem}; "
+                "nothing was read (run `twin verify` for every line)"
+            )
     return source
 
 
@@ -216,6 +236,13 @@ wait_option = click.option(
     type=click.FloatRange(min=0, max=86_400),
     metavar="SECONDS",
     help="How long to wait for another writer's lock before giving up (exit 1; default 60).",
+)
+verify_option = click.option(
+    "--verify",
+    "verify",
+    is_flag=True,
+    help="Recompute every hash of the journal before reading it; refuse (exit 1) "
+    "if the chain is broken. Without it, reading warns on the cheap signs of an edit.",
 )
 branch_option = click.option(
     "--branch", metavar="NAME", help="Read or write a what-if branch instead of the main line."

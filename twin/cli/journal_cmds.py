@@ -20,6 +20,7 @@ from twin.cli._common import (
     say,
     settings,
     split_list,
+    verify_option,
     wait_option,
     write_json_line,
 )
@@ -212,6 +213,7 @@ def _summary(env: Envelope) -> str:
 @click.option("--type", "types", metavar="TYPE[,TYPE]", help="Only these event types.")
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSONL, default="table", show_default=True)
 @branch_option
+@verify_option
 def log_cmd(
     source: str,
     start: int,
@@ -219,6 +221,7 @@ def log_cmd(
     types: str | None,
     fmt: str,
     branch: str | None,
+    verify: bool,
 ) -> None:
     """List the events of a journal or event file.
 
@@ -232,7 +235,7 @@ def log_cmd(
             sorted(wanted), event_types(settings().manager), field="--type", what="event type"
         )
     refuse_reversed(start, stop, "--from", "--to")
-    with open_for_reading(source, branch) as src:
+    with open_for_reading(source, branch, verify=verify) as src:
         console = out()
         if fmt == "table":
             console.print(f"[bold]{'#':>6}  {'occurred_at':<27}  {'type':<28}  details[/bold]")

@@ -25,6 +25,7 @@ from twin.cli._common import (
     say,
     settings,
     split_list,
+    verify_option,
     write_json,
     write_json_line,
     write_lines,
@@ -40,6 +41,7 @@ from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
 from twin.sources import Source
 from twin.state import member_sort_key
+from twin.stored_events import USABLE_ERRORS, explain
 from twin.suggest import check_known
 from twin.textsafe import safe_text
 from twin.units import (
@@ -96,6 +98,7 @@ def _cell(value: object) -> Text:
     "every active finding (much smaller; rebuild the active set by folding them).",
 )
 @branch_option
+@verify_option
 def run_cmd(
     source: str,
     start: int,
@@ -106,6 +109,7 @@ def run_cmd(
     fmt: str,
     changes_only: bool,
     branch: str | None,
+    verify: bool,
 ) -> None:
     """Replay events and print metrics and findings after each one.
 
@@ -126,7 +130,7 @@ def run_cmd(
         check_known(names, units, field="--metrics", what="metric")
     refuse_reversed(start, stop, "--from", "--to")
     chosen = choose_profile(profile)
-    with open_for_reading(source, branch) as src:
+    with open_for_reading(source, branch, verify=verify) as src:
         replay = _replay(src, chosen)
         head = replay.head()
         last = head if stop is None else min(stop, head)
@@ -218,12 +222,13 @@ _MISSING = float("nan")
 @profile_option
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @branch_option
+@verify_option
 def state_cmd(
-    source: str, at: int | None, profile: str | None, fmt: str, branch: str | None
+    source: str, at: int | None, profile: str | None, fmt: str, branch: str | None, verify: bool
 ) -> None:
     """The twin at one point: topology, metrics and active findings."""
     chosen = choose_profile(profile)
-    with open_for_reading(source, branch) as src:
+    with open_for_reading(source, branch, verify=verify) as src:
         replay = _replay(src, chosen)
         frame = replay.at(at)
         engine = replay.engine
@@ -310,8 +315,9 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
 @profile_option
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @branch_option
+@verify_option
 def diff_cmd(
-    source: str, a: int, b: int, profile: str | None, fmt: str, branch: str | None
+    source: str, a: int, b: int, profile: str | None, fmt: str, branch: str | None, verify: bool
 ) -> None:
     """What changed between event A and event B: topology, metrics, findings, events.
 
@@ -320,7 +326,7 @@ def diff_cmd(
     """
     refuse_reversed(a, b, "A", "B")
     chosen = choose_profile(profile)
-    with open_for_reading(source, branch) as src:
+    with open_for_reading(source, branch, verify=verify) as src:
         replay = _replay(src, chosen)
         head = replay.head()
         for name, value in (("A", a), ("B", b)):
@@ -334,7 +340,13 @@ def diff_cmd(
         if b - a <= replay.snapshot_every or not replay.snapshot_every:
             engine = replay.engine  # close together: step on from A
             for env in src.journal.read(a + 1, b, branch=branch):
-                engine.step(env)
+                try:
+                    engine.step(env)
+                except USABLE_ERRORS:
+                    explained = explain(src.journal.registry, env, src.label)
+                    if explained is None:
+                        raise
+                    raise explained from None
                 counts[env.type] += 1
         else:  # far apart: seek B from its snapshot, only count the events between
             counts.update(env.type for env in src.journal.read(a + 1, b, branch=branch))

@@ -13,12 +13,20 @@ from twin.cli._common import (
     open_for_reading,
     profile_option,
     settings,
+    verify_option,
 )
 from twin.cli.import_options import gateway_options
 from twin.errors import TwinInputError
 
 
-def run_tui(source: str | Path, *, at: int | None, profile: str | None, branch: str | None) -> None:
+def run_tui(
+    source: str | Path,
+    *,
+    at: int | None,
+    profile: str | None,
+    branch: str | None,
+    verify: bool = False,
+) -> None:
     """Open ``source`` and run the TUI until the user quits.
 
     Raises:
@@ -28,7 +36,7 @@ def run_tui(source: str | Path, *, at: int | None, profile: str | None, branch: 
     from tui.timeline_data import TimelineData
 
     chosen = choose_profile(profile)
-    src = open_for_reading(str(source), branch)
+    src = open_for_reading(str(source), branch, verify=verify)
     try:
         head = src.head()
         if at is not None and not 0 <= at <= head:
@@ -59,13 +67,16 @@ def run_tui(source: str | Path, *, at: int | None, profile: str | None, branch: 
 )
 @profile_option
 @branch_option
-def tui_cmd(source: str, at: int | None, profile: str | None, branch: str | None) -> None:
+@verify_option
+def tui_cmd(
+    source: str, at: int | None, profile: str | None, branch: str | None, verify: bool
+) -> None:
     """Open the full-screen terminal UI on a journal or an event file.
 
     Step with ] and [, jump between change events with } and {, go to an event
     with :120, press ? for every key and q to quit.
     """
-    run_tui(source, at=at, profile=profile, branch=branch)
+    run_tui(source, at=at, profile=profile, branch=branch, verify=verify)
 
 
 COMMANDS = [tui_cmd]
