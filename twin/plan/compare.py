@@ -10,7 +10,6 @@ from twin.frames import MetricStore
 from twin.plan.check import PlanResult, StepResult, Watched
 from twin.plan.expect import judge
 from twin.plan.model import Expectation, Plan
-from twin.rules import Metric
 
 
 def same_base(a: Plan, b: Plan) -> bool:
@@ -58,10 +57,8 @@ def expected_pairs(*plans: Plan) -> list[tuple[Watched, Expectation]]:
 def _store(step: StepResult) -> MetricStore:
     store = MetricStore()
     for subject, names in step.metrics.items():
-        store.by_subject[subject] = {
-            name: Metric(subject, name, m["value"], m["low"], m["high"])
-            for name, m in names.items()
-        }
+        for name, m in names.items():
+            store.set(subject, name, m["value"], m["low"], m["high"])
     return store
 
 
