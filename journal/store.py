@@ -17,7 +17,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from journal import appending, branches, failures, importing, snapshots, verifying
+from journal import (
+    appending,
+    branches,
+    exporting,
+    failures,
+    importing,
+    snapshots,
+    verifying,
+)
 from journal.folding import fold
 from journal.reading import COLUMNS_SQL, decode_rows, read_view
 from journal.results import AppendResult, BranchInfo, VerifyResult
@@ -498,6 +506,19 @@ class Journal:
             importers=importers,
             progress=progress,
         )
+
+    def export(self, target: str | Path, *, keep_snapshots: bool = False) -> Path:
+        """Write a checkpointed single-file copy of this journal (see :mod:`journal.exporting`).
+
+        Everything committed is in the copy, including what is still in ``-wal``;
+        the copy is one file (rollback journal mode) that reads anywhere.
+
+        Raises:
+            TwinInputError: ``target`` exists or cannot be written.
+        """
+        if self.path is None:
+            raise TwinInputError("an in-memory journal has nothing to export")
+        return exporting.export(self._conn, self.path, target, keep_snapshots=keep_snapshots)
 
     # -- branches --------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class TwinGroup(click.Group):
         "branch",
         "plan",
         "verify",
+        "export",
         "snapshots",
         "plugins",
         "rules",

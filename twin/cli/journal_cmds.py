@@ -372,4 +372,51 @@ def snapshots_cmd(journal_path: Path, drop: bool, wait: float | None) -> None:
         say(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB")
 
 
-COMMANDS = [init_cmd, import_cmd, append_cmd, log_cmd, branch_cmd, verify_cmd, snapshots_cmd]
+@click.command("export")
+@click.argument("journal_path", metavar="JOURNAL", type=click.Path(path_type=Path))
+@click.argument("target", metavar="OUT", type=click.Path(path_type=Path))
+@click.option(
+    "--keep-snapshots",
+    is_flag=True,
+    help="Keep the snapshot cache (sealed for you alone; dropped by default: a smaller copy).",
+)
+def export_cmd(journal_path: Path, target: Path, keep_snapshots: bool) -> None:
+    """Write a checkpointed single-file copy of a journal (to copy, mail or archive).
+
+    A journal is written in WAL mode: its newest events may still be in
+    JOURNAL-wal beside it, so copying JOURNAL alone (while it is in use, or
+    after a crash) can lose them. export copies everything committed into one
+    self-contained file, checks the copy's hash chains and prints its head.
+
+    \b
+    Example:
+      twin export prod.db postmortem-0412.db
+    """
+    with open_journal(journal_path, plugin_events=False) as journal:
+        written = journal.export(target, keep_snapshots=keep_snapshots)
+    with Journal.open(written, read_only=True) as copy:  # read-only: it stays one file
+        results = copy.verify_all()
+        head = copy.head()
+        head_hash = copy.get(head).hash if head else "0" * 64
+        lines = len(results)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise CheckFailed(
+            f"{written}: the copy does not verify ({failed[0].problem}); the journal itself "
+            f"may be damaged: run `twin verify {journal_path}`"
+        )
+    branches_note = f" and {lines - 1} branch{'es' if lines > 2 else ''}" if lines > 1 else ""
+    say(f"exported {journal_path} to {written}: {head} events{branches_note}, verified")
+    say(f"head {head}:{head_hash}")
+
+
+COMMANDS = [
+    init_cmd,
+    import_cmd,
+    append_cmd,
+    log_cmd,
+    branch_cmd,
+    verify_cmd,
+    export_cmd,
+    snapshots_cmd,
+]
