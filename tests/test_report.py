@@ -42,7 +42,8 @@ def spans() -> list[dict[str, object]]:
             found.append(span)
         for f in row["cleared"]:
             opened.pop((f["rule"], f["subject"]))["cleared"] = row["seq"]
-    return found
+    # The report lists them in the order raised, then by finding and subject.
+    return sorted(found, key=lambda s: (s["raised"], s["rule"], s["subject"]))
 
 
 def test_the_html_report_opens_offline(html_report: str) -> None:

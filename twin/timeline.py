@@ -356,10 +356,25 @@ def describe(env: Envelope) -> str:
     return safe_text(text)
 
 
-class _Collector:
-    def __init__(self, timeline: Timeline, metrics: Sequence[tuple[str, str]]) -> None:
+class TimelineBuilder:
+    """Build a :class:`Timeline` one frame at a time (when frames come from two places in
+    lockstep, as in a what-if); :func:`collect` wraps it for a plain iterable.
+
+    Args:
+        timeline: the (empty) timeline to fill.
+        metrics: the ``(metric, subject)`` series to keep.
+        time_of: ``seq`` → occurred_at, for findings already active at the first frame.
+    """
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        metrics: Sequence[tuple[str, str]] = KEY_METRICS,
+        time_of: Callable[[int], str] = lambda _seq: "",
+    ) -> None:
         self.t = timeline
         self.metrics = metrics
+        self.time_of = time_of
         self.open: dict[tuple[str, str], FindingSpan] = {}
         self.hottest = Series(HOTTEST_CPU, "member:*")
         self.group_cpu: dict[str, Series] = {}
@@ -368,12 +383,27 @@ class _Collector:
         timeline.series[HOTTEST_CPU] = self.hottest
         self.genesis = True
         self.most_errors = -1
+        self.frames = 0
+        self.last: Frame | None = None
 
     def first(self, frame: Frame, time_of: Callable[[int], str]) -> None:
         """Open spans for findings already active when the window starts."""
         for active in frame.findings:
             if active.since < frame.seq and _key(active) not in self.open:
                 self._open(active, active.since, time_of(active.since))
+
+    def finish(self, state: Any = None) -> Timeline:
+        """The timeline so far (with the topology counts of ``state`` when given)."""
+        t = self.t
+        # The order raised, then by finding and subject (frames list several raised by one
+        # event in the engine's order, which is not one people can predict).
+        t.spans.sort(key=lambda span: (span.raised_seq, span.rule, span.subject))
+        if self.last is not None:
+            t.final = [a.to_json() for a in self.last.findings]
+            t.stop = self.last.seq
+        if state is not None:
+            count_topology(t, state)
+        return t
 
     def _open(self, active: ActiveFinding, seq: int, at: str) -> None:
         f = active.finding
@@ -392,6 +422,11 @@ class _Collector:
         self.t.spans.append(span)
 
     def add(self, frame: Frame) -> None:
+        """Keep what a postmortem needs of ``frame`` (read it before the next step)."""
+        if self.frames == 0:
+            self.first(frame, self.time_of)
+        self.frames += 1
+        self.last = frame
         env = frame.envelope
         seq, at = frame.seq, env.occurred_at
         t = self.t
@@ -512,20 +547,12 @@ def collect(
         metrics: the ``(metric, subject)`` series to keep.
         tick: called with each frame's seq (progress).
     """
-    timeline = Timeline(label, branch, start, stop)
-    collector = _Collector(timeline, metrics)
-    last: Frame | None = None
-    for index, frame in enumerate(frames):
-        if index == 0:
-            collector.first(frame, time_of)
-        collector.add(frame)
-        last = frame
+    builder = TimelineBuilder(Timeline(label, branch, start, stop), metrics, time_of)
+    for frame in frames:
+        builder.add(frame)
         if tick is not None:
             tick(frame.seq)
-    if last is not None:
-        timeline.final = [a.to_json() for a in last.findings]
-        timeline.stop = last.seq
-    return timeline
+    return builder.finish()
 
 
 def count_topology(timeline: Timeline, state: Any) -> None:
@@ -533,3 +560,39 @@ def count_topology(timeline: Timeline, state: Any) -> None:
     timeline.members = len(state.members)
     timeline.groups = len(state.groups)
     timeline.sites = len(state.sites)
+
+
+PEAKS: tuple[tuple[str, str, str, str], ...] = (
+    ("hottest member CPU, peak", HOTTEST_CPU, "%", "max"),
+    ("failover time, worst", "convergence.failover_s@system", "s", "max"),
+    ("capacity used, peak", "capacity.utilization@system", "ratio", "max"),
+    ("members UP, fewest", "members.active@system", "count", "min"),
+    ("sync traffic, peak", "sync.traffic_gbps@system", "Gbps", "max"),
+)
+
+
+def _extreme(t: Timeline, key: str, after: int, unit: str, pick: str) -> str:
+    series = t.series.get(key)
+    if series is None:
+        return "–"
+    values = [
+        v for s, v in zip(series.seqs, series.values, strict=True) if s > after and v is not None
+    ]
+    if not values:
+        return "–"
+    return format_value(max(values) if pick == "max" else min(values), unit)
+
+
+def peak_rows(original: Timeline, other: Timeline, after: int) -> list[tuple[str, str, str]]:
+    """``(measure, original, other)`` for people: peaks after event ``after`` on each timeline,
+    and how many error findings each raised after it."""
+    rows = [
+        (label, _extreme(original, key, after, unit, pick), _extreme(other, key, after, unit, pick))
+        for label, key, unit, pick in PEAKS
+    ]
+    errors = [
+        sum(1 for s in t.spans if s.severity == "error" and s.raised_seq > after)
+        for t in (original, other)
+    ]
+    rows.append(("error findings raised", str(errors[0]), str(errors[1])))
+    return rows

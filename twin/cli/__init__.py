@@ -25,6 +25,7 @@ from twin.cli import (
     replay_cmds,
     report_cmd,
     tui_cmd,
+    whatif_cmd,
 )
 from twin.cli._common import Settings, err, shown
 from twin.cli._errors import is_help_request, usage_line
@@ -48,6 +49,7 @@ class TwinGroup(click.Group):
         "diff",
         "bisect",
         "report",
+        "whatif",
         "branch",
         "plan",
         "verify",
@@ -117,6 +119,7 @@ for module in (
     replay_cmds,
     bisect_cmd,
     report_cmd,
+    whatif_cmd,
     plan_cmds,
     plugin_cmds,
 ):

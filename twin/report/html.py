@@ -186,7 +186,9 @@ def _comparison(report: Report) -> str:
         f"{spans(c.avoided, 'nothing the original raised after the fork is avoided')}</div>"
         f"<div><h3>Caused on the branch</h3>"
         f"{spans(c.caused, 'no finding that the original did not have')}</div></div>"
-        f"<h3>Key moments of the branch after the fork</h3>"
+        "<h3>Key moments of the branch after the fork</h3>"
+        "<p>Numbered as on the branch: its events run on from the fork, so they differ from "
+        "the original's numbers where it added or skipped events.</p>"
         + (
             _raw_table(
                 [("#", "n"), ("time", ""), ("what happened", ""), ("findings", "")], moment_rows

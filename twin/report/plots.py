@@ -45,7 +45,7 @@ STYLE: dict[str, Any] = {
     "figure.dpi": 100,
 }
 WIDTH_IN = 9.5
-HEIGHT_IN = 2.6
+HEIGHT_IN = 2.9
 
 
 @attrs.frozen
@@ -193,11 +193,11 @@ def _finish(ax: Axes, canvas: Canvas, ylabel: str) -> None:
     handles, _labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(
-            loc="upper left",
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12),
             fontsize=8,
-            framealpha=0.85,
-            edgecolor="none",
-            ncols=min(4, len(handles)),
+            frameon=False,
+            ncols=min(5, len(handles)),
         )
 
 
@@ -318,10 +318,10 @@ def _draw_capacity(ax: Axes, canvas: Canvas) -> None:
     ax.legend(
         lines + more,
         labels + more_labels,
-        loc="upper left",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
         fontsize=8,
-        framealpha=0.85,
-        edgecolor="none",
+        frameon=False,
         ncols=4,
     )
 

@@ -18,6 +18,7 @@ from twin.timeline import (
     Timeline,
     describe,
     format_duration,
+    peak_rows,
     seconds_between,
 )
 from twin.units import format_value
@@ -185,43 +186,7 @@ def side_by_side(report: Report) -> list[SideBySide]:
     c = report.comparison
     if c is None:
         return []
-    rows = []
-    for label, key, unit, pick in (
-        ("hottest member CPU, peak", "load.cpu_pct@hottest", "%", max),
-        ("failover time, worst", "convergence.failover_s@system", "s", max),
-        ("capacity used, peak", "capacity.utilization@system", "ratio", max),
-        ("members UP, fewest", "members.active@system", "count", min),
-        ("sync traffic, peak", "sync.traffic_gbps@system", "Gbps", max),
-    ):
-        rows.append(
-            SideBySide(
-                label,
-                _after(report.timeline, key, c.fork_seq, unit, pick),
-                _after(c.timeline, key, c.fork_seq, unit, pick),
-            )
-        )
-    rows.append(
-        SideBySide(
-            "error findings raised after the fork",
-            str(_errors_after(report.timeline, c.fork_seq)),
-            str(_errors_after(c.timeline, c.fork_seq)),
-        )
-    )
-    return rows
-
-
-def _after(t: Timeline, key: str, fork: int, unit: str, pick: Any) -> str:
-    series = t.series.get(key)
-    if series is None:
-        return "–"
-    values = [
-        v for s, v in zip(series.seqs, series.values, strict=True) if s > fork and v is not None
-    ]
-    return format_value(pick(values), unit) if values else "–"
-
-
-def _errors_after(t: Timeline, fork: int) -> int:
-    return sum(1 for s in t.spans if s.severity == "error" and s.raised_seq > fork)
+    return [SideBySide(*row) for row in peak_rows(report.timeline, c.timeline, c.fork_seq)]
 
 
 def span_line(span: FindingSpan) -> str:
