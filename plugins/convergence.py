@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugins.convergence_cul import cul_parameters
+from plugins.convergence_cul import rules as cul_rules
 from twin.api import (
     DISTRIBUTION_EVENTS,
     UP,
@@ -132,12 +134,16 @@ def failover(ctx: RuleContext) -> None:
 @hookimpl
 def twin_register_rules() -> list[Any]:
     """The convergence family's rules."""
-    return [failover]
+    return [failover, *cul_rules()]
 
 
 @hookimpl
 def twin_register_parameters() -> list[Parameter]:
     """The convergence family's parameters."""
+    return [*_seed_parameters(), *cul_parameters()]
+
+
+def _seed_parameters() -> list[Parameter]:
     cpu_quote = (
         "seed note: CPU overload: >80% CPU load degrades convergence to 7-9 seconds from "
         "sub-300ms normal operation"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from plugins.sync_sites import rules as site_rules
+from plugins.sync_sites import site_parameters
 from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
@@ -256,12 +258,16 @@ def traffic(ctx: RuleContext) -> None:
 @hookimpl
 def twin_register_rules() -> list[Any]:
     """The sync family's rules."""
-    return [links, traffic]
+    return [links, traffic, *site_rules()]
 
 
 @hookimpl
 def twin_register_parameters() -> list[Parameter]:
     """The sync family's parameters."""
+    return [*_seed_parameters(), *site_parameters()]
+
+
+def _seed_parameters() -> list[Parameter]:
     return [
         parameter(
             GROWTH,

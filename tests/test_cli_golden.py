@@ -73,6 +73,7 @@ system metrics
 │ capacity.connections_max     │ 19,975,125 │           │
 │ capacity.utilization         │      10.0% │           │
 │ checkpoint.disk_write_factor │      1.00× │           │
+│ convergence.dead_timer_s     │     10.0 s │           │
 │ convergence.failover_s       │      8.0 s │ 7.0–9.0 s │
 │ latency.setup_us             │     1.2 µs │           │
 │ members.active               │          2 │           │
@@ -80,6 +81,7 @@ system metrics
 │ memory.fragmentation         │      0.25% │           │
 │ sync.capacity_gbps           │  10.0 Gbps │           │
 │ sync.traffic_gbps            │     0 Gbps │           │
+│ sync.unsynced_connections    │          0 │           │
 │ sync.utilization             │         0% │           │
 │ throughput.capacity_gbps     │  39.6 Gbps │           │
 │ throughput.gbps              │  10.0 Gbps │           │

@@ -92,6 +92,9 @@ EXTENSION_METRICS = {
     "throughput.capacity_gbps": "Gbps",
     "versions.count": "versions",
     "versions.upgrading": "members",
+    "convergence.dead_timer_s": "s",
+    "sync.standby_up_ratio": "ratio",
+    "sync.unsynced_connections": "connections",
 }
 EXTENSION_FINDINGS = {
     "capacity.smo-moved": "info",
@@ -99,6 +102,7 @@ EXTENSION_FINDINGS = {
     "versions.mixed-outside-window": "error",
     "members.down": "error",
     "members.down-admin": "info",
+    "sync.standby-backups-off": "warning",
 }
 
 

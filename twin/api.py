@@ -68,6 +68,7 @@ from twin.events import (
 )
 from twin.frames import Frame, MetricStore
 from twin.hookspecs import hookimpl
+from twin.observed import observed_subject, relative_error
 from twin.profile import Parameter, Profile
 from twin.reducer import Changes
 from twin.rules import (
@@ -151,6 +152,8 @@ __all__ = [
     "WeightChanged",
     "hookimpl",
     "member_sort_key",
+    "observed_subject",
     "parameter",
+    "relative_error",
     "rule",
 ]

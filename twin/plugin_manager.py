@@ -32,6 +32,8 @@ import attrs
 import pluggy
 
 from twin import hookspecs
+from twin.documented_profile import NAME as DOCUMENTED
+from twin.documented_profile import documented_profile
 from twin.engine import Engine, PluginError, RegisteredRule
 from twin.errors import TwinInputError
 from twin.event_files import Importer
@@ -300,14 +302,19 @@ class TwinPluginManager:
         return self._parameters
 
     def profile(self, choice: str | Path | None = None) -> Profile:
-        """The default ``seed`` profile, or it overridden by a profile file."""
+        """The default ``seed`` profile, the built-in ``documented`` one, or a profile file.
+
+        A profile file overrides ``seed``.
+        """
         base = default_profile(self.parameters())
         if choice is None or str(choice) == DEFAULT_PROFILE:
             return base
+        if str(choice) == DOCUMENTED:
+            return documented_profile(base)
         path = Path(choice)
         if not path.exists():
             raise TwinInputError(
-                f"no such profile; use {DEFAULT_PROFILE!r} or a profile .toml file",
+                f"no such profile; use {DEFAULT_PROFILE!r}, {DOCUMENTED!r} or a profile .toml file",
                 field="--profile",
                 value=str(choice),
             )

@@ -19,6 +19,7 @@ from typing import Any
 from twin import events as ev
 from twin.demand import cpu_work
 from twin.errors import InvalidEventError
+from twin.observed import observed_subject
 from twin.state import (
     DOWN,
     DOWN_ADMIN,
@@ -611,11 +612,6 @@ def _subject_exists(state: TwinState, subject: str) -> bool:
     if kind in ("group", "site") and key.isdigit():
         return int(key) in (state.groups if kind == "group" else state.sites)
     return False
-
-
-def observed_subject(subject: str, metric: str) -> str:
-    """The subject under which an observation's drift and error are reported."""
-    return f"observed:{metric}@{subject}"
 
 
 def _metric_observed(state: TwinState, e: ev.MetricObserved, ch: Changes) -> None:

@@ -228,7 +228,8 @@ profile_option = click.option(
     "--profile",
     "profile",
     metavar="P",
-    help="Parameter profile: 'seed' (the default) or a profile .toml file.",
+    help="Parameter profile: 'seed' (the default), 'documented' (only numbers with a primary "
+    "source; the rest from seed) or a profile .toml file.",
 )
 wait_option = click.option(
     "--wait",

@@ -98,7 +98,7 @@ def plan_group() -> None:
     "--profile",
     "profile",
     metavar="P",
-    help="Parameter profile ('seed' or a .toml), instead of the plan's own.",
+    help="Parameter profile ('seed', 'documented' or a .toml), instead of the plan's own.",
 )
 @click.option(
     "--keep",

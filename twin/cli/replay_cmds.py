@@ -36,6 +36,7 @@ from twin.diff import capture, diff
 from twin.engine import Engine
 from twin.errors import TwinInputError
 from twin.frames import Frame
+from twin.observed import observation_rows
 from twin.profile import Profile
 from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
@@ -239,6 +240,7 @@ def state_cmd(
                 else {"seq": 0, "type": None, "occurred_at": None, "metrics": {}, "findings": []}
             )
             data["profile"] = chosen.name
+            data["observed"] = observation_rows(engine.state, engine.metrics)
             data["topology"] = engine.state.node_link_data()
             write_json(data)
             return
@@ -302,9 +304,42 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
         )
         table.add_row(_cell(name), format_value(metric.value, unit, name=name, compact=True), band)
     console.print(table)
+    _print_observed(console, state, engine, units)
     console.print(f"[bold]{len(frame.findings)} active findings[/]")
     for active in frame.findings:
         say("  " + _finding_line(active), console)
+
+
+def _print_observed(console: Any, state: Any, engine: Engine, units: dict[str, str]) -> None:
+    """What gateways showed beside what the model predicts (``metric_observed``)."""
+    rows = observation_rows(state, engine.metrics)
+    if not rows:
+        return
+    table = Table(title="observed beside predicted", title_justify="left")
+    for col in ("subject", "metric", "observed", "model now", "error", "seen at"):
+        table.add_column(
+            col, no_wrap=True, justify="left" if col in ("subject", "metric") else "right"
+        )
+    for row in rows:
+        name, unit = row["metric"], units.get(row["metric"])
+        model = row["predicted"]
+        if model is None:
+            predicted = "–"
+        elif has_band(model["low"], model["value"], model["high"]):
+            predicted = format_band(model["low"], model["high"], unit, name=name, compact=True)
+        else:
+            predicted = format_value(model["value"], unit, name=name, compact=True)
+        error = "–" if row["error_then"] is None else f"{row['error_then']:.0%}"
+        table.add_row(
+            _cell(row["subject"]),
+            _cell(name),
+            format_value(row["observed"], unit, name=name, compact=True),
+            predicted,
+            error,
+            _cell(f"#{row['seq']} {row['occurred_at']}"),
+        )
+    console.print(table)
+    say("  error: |observed − model| ÷ observed when it was observed (twin.model_error)", console)
 
 
 @click.command("diff")

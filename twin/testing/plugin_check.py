@@ -119,7 +119,7 @@ def _check(plugin: object, name: str, problems: _Problems) -> None:
 
     registry = _check_event_types(event_types, base.event_registry(), problems)
     declared = _check_parameters(parameters, base, problems)
-    good_rules = _check_rules(rules, base, registry, declared, problems)
+    good_rules = _check_rules(rules, base, registry, declared, problems, ours=_ours(plugin))
     _check_importers(importers, problems)
 
     if good_rules or "twin_frame_evaluated" in info.hooks:
@@ -268,14 +268,25 @@ def _check_parameters(
     return {**known, **own}
 
 
+def _ours(plugin: object) -> bool:
+    """True for a module of maestro-twin's own ``plugins`` package (its built-ins)."""
+    name = getattr(plugin, "__name__", "")
+    return isinstance(name, str) and name.split(".", 1)[0] == "plugins"
+
+
 def _check_rules(
     rules: list[Any],
     base: TwinPluginManager,
     registry: EventRegistry,
     declared: Mapping[str, Parameter],
     problems: _Problems,
+    *,
+    ours: bool = False,
 ) -> list[Any]:
-    """Problems with the rules' declarations; returns the rules fit to run."""
+    """Problems with the rules' declarations; returns the rules fit to run.
+
+    ``ours``: a built-in of maestro-twin, which may use the reserved ``twin`` family.
+    """
     builtin_rules = {r.id: r for r in base.rules()}
     produced = {m for r in builtin_rules.values() for m in r.rule.metrics}
     for r in rules:
@@ -302,11 +313,11 @@ def _check_rules(
             )
             ok = False
         seen.add(rule_id)
-        if rule_id.split(".", 1)[0] == RESERVED_FAMILY:
+        if rule_id.split(".", 1)[0] == RESERVED_FAMILY and not ours:
             problems.add(f"{label}: the family 'twin' is reserved for the engine's own findings")
         if "\n" in rule.summary.strip():
             problems.add(f"{label}: the summary must be one line")
-        ok = _check_rule_fields(rule, label, registry, declared, produced, problems) and ok
+        ok = _check_rule_fields(rule, label, registry, declared, produced, problems, ours) and ok
         if ok:
             good.append(rule)
     return good
@@ -339,6 +350,7 @@ def _check_rule_fields(
     declared: Mapping[str, Parameter],
     produced: set[str],
     problems: _Problems,
+    ours: bool = False,
 ) -> bool:
     ok = True
     events = rule.events
@@ -358,7 +370,7 @@ def _check_rule_fields(
         if not isinstance(severity, Severity):
             problems.add(f"{label}: raises[{finding_id!r}] must be a Severity, not {severity!r}")
             ok = False
-        if finding_id.split(".", 1)[0] == RESERVED_FAMILY:
+        if finding_id.split(".", 1)[0] == RESERVED_FAMILY and not ours:
             problems.add(f"{label}: finding id {finding_id!r} uses the reserved family 'twin'")
     for parameter_name in rule.parameters:
         if parameter_name not in declared:
