@@ -138,7 +138,8 @@ class _Run:
         if self.capture.time is None:
             self.ctx.remark(
                 f"the capture at line {self.capture.line} has no time: its events take the "
-                "previous event's time (put a `date` line before it)"
+                "previous event's time, or the import's in an empty journal (put a `date` "
+                "line before it)"
             )
         self.capture = None
 

@@ -180,7 +180,8 @@ class CphaprobStateImporter:
             if ts is None:
                 ctx.remark(
                     f"the capture at line {capture.line} has no time: its events take the "
-                    "previous event's time (put a `date` line before it)"
+                    "previous event's time, or the import's in an empty journal (put a `date` "
+                    "line before it)"
                 )
         pnotes_match = PNOTES.search(text)
         pnotes = (pnotes_match.group("p").strip() if pnotes_match else "") or "None"

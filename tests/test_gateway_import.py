@@ -11,6 +11,7 @@ was written by hand from the fixture text.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ def test_importing_the_same_output_twice_appends_nothing_new(tmp_path: Path) -> 
 
 def test_list_formats_names_every_importer() -> None:
     done = ok("import", "--list-formats")
-    for name in ("clusterxl-syslog", "cphaprob-state", "asg-stat", "jsonl", "csv"):
+    for name in ("clusterxl-syslog", "cphaprob-state", "asg-stat", "gateway-counters", "jsonl"):
         assert name in done.out
 
 
@@ -352,3 +353,60 @@ def test_the_readme_example_takes_three_commands(tmp_path: Path) -> None:
     kinds = [e["type"] for e in events(db) if e["actor"] == "twin import (clusterxl-syslog)"]
     assert kinds.count("member_failed") == 1 and kinds.count("member_recovered") == 1
     assert kinds.count("load_changed") == 4
+
+
+# -- gateway-counters ------------------------------------------------------------------------
+
+
+def test_counters_become_observations_held_against_the_model(tmp_path: Path) -> None:
+    db = journal(tmp_path)
+    ok(
+        "append",
+        db,
+        "load_changed",
+        "group=1",
+        "connections=3000000",
+        "--ts",
+        "2026-03-03T02:00:00Z",
+    )
+    done = ok("import", db, FIXTURES / "counters.txt")
+    assert "detected format: gateway-counters" in done.out
+    got = brief(events(db, 8))
+    fw = {"subject": "member:1_01", "metric": "load.connections"}
+    assert got == [
+        (
+            "2026-03-03T02:30:00Z",
+            "metric_observed",
+            {**fw, "value": 1423118, "source": "fw tab -t connections -s (#VALS; #PEAK 1610220)"},
+        ),
+        (
+            "2026-03-03T02:30:05Z",
+            "note",
+            {
+                "text": "1_01 fw ctl pstat memory used: 31% (9805MB out of 31630MB) - "
+                "below watermark"
+            },
+        ),
+        (
+            "2026-03-03T02:30:05Z",
+            "metric_observed",
+            {**fw, "value": 1423118, "source": "fw ctl pstat (Concurrent Connections)"},
+        ),
+        (
+            "2026-03-03T02:30:05Z",
+            "metric_observed",
+            {
+                "subject": "member:1_01",
+                "metric": "capacity.connections_max",
+                "value": 9999900,
+                "source": "fw ctl pstat (Concurrent Connections)",
+            },
+        ),
+        ("2026-03-03T02:31:00Z", "note", {"text": "1_02 sync status: Off - Full-sync failure"}),
+    ]
+    # The model spreads 3,000,000 over three equal members: 1,000,000 each, 42% below.
+    state = json.loads(ok("state", db, "--format", "json").out)
+    row = next(r for r in state["observed"] if r["metric"] == "load.connections")
+    assert row["predicted"]["value"] == 1_000_000.0
+    drift = [f for f in state["findings"] if f["rule"] == "twin.model-drift"]
+    assert {f["subject"] for f in drift} >= {"observed:load.connections@member:1_01"}
