@@ -371,12 +371,16 @@ class WhatIf:
 
     # -- keeping -----------------------------------------------------------------------------
 
-    def keep(self, branch: str) -> BranchInfo:
+    def keep(self, branch: str, *, actor: str | None = None) -> BranchInfo:
         """Record the applied events as a new branch of the base journal, forked at ``base_seq``.
 
         The only write a session makes. The events are stored as applied (with
         their ``serving`` and times), so replaying the branch gives the session's
         metrics and findings.
+
+        Args:
+            branch: the new branch's name.
+            actor: the actor of events that name none.
 
         Raises:
             TwinInputError: the base is not a journal, or the branch name is taken or invalid.
@@ -396,7 +400,7 @@ class WhatIf:
         with Journal.open(self.path, registry=registry) as journal:
             journal.create_branch(branch, at=self.base_seq, parent=self.branch)
             if self.proposed:
-                journal.append([p.new for p in self.proposed], branch=branch)
+                journal.append([p.new for p in self.proposed], branch=branch, actor=actor)
             return next(b for b in journal.branches() if b.name == branch)
 
     # -- closing -----------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Every command that takes a journal also takes an event file (contract §3):
 ``.jsonl``/``.ndjson``/``.csv`` (or a plugin importer's format) is imported,
-all or nothing, into an in-memory journal first.
+all or nothing, into an in-memory journal first. A plan file (``.toml`` with
+``[plan]``/``[[step]]``) becomes its base up to its point followed by its
+steps (:mod:`twin.plan.source`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Source:
     Attributes:
         journal: the journal to read (temporary for an event file).
         label: how to name it to people (the path as given).
-        kind: ``journal`` or ``events``.
+        kind: ``journal``, ``events`` or ``plan``.
         branch: the what-if branch selected with ``--branch``, or None for main.
         import_report: what was read, for gateway output (``--input-format``).
     """
@@ -161,6 +163,8 @@ def open_source(
         raise TwinInputError("no such file", source=shown)
     registry = manager.event_registry()
     importers = manager.importers()
+    from twin.plan.source import is_plan_file, plan_journal  # a plan is a source too (§3)
+
     if options.format is not None:
         chosen = find_importer(options.format, all_importers(manager))
         if is_text_importer(chosen):
@@ -169,6 +173,10 @@ def open_source(
             _no_text_options(options, chosen.name)
             journal = _load_with(path, chosen, manager, allow_unknown, progress)
             source = Source(journal, shown, "events", branch)
+    elif is_plan_file(path):
+        _no_text_options(options, "a plan file")
+        journal, _plan = plan_journal(path, registry, importers=importers, progress=progress)
+        source = Source(journal, shown, "plan", branch)
     elif is_event_file(path, importers):
         _no_text_options(options, "an event file")
         journal = Journal.in_memory(registry=registry)

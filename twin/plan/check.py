@@ -22,7 +22,7 @@ from twin.errors import TwinInputError
 from twin.fork import Progress, WhatIf
 from twin.frames import MetricStore
 from twin.plan.expect import Verdict, judge
-from twin.plan.model import Expectation, Plan, Step
+from twin.plan.model import PLAN_ACTOR, Expectation, Plan, Step
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.rules import ActiveFinding
@@ -350,7 +350,7 @@ def check_plan(
                 )
             )
         _check_subjects(plan, results)
-        kept = session.keep(keep) if keep is not None else None
+        kept = session.keep(keep, actor=PLAN_ACTOR) if keep is not None else None
         return PlanResult(
             plan=plan,
             base_label=session.label,

@@ -18,6 +18,12 @@ LAST = "last"
 DEFAULT_STEP_S = 60.0
 """A step without a ``duration`` advances the plan's clock by a minute."""
 
+EMPTY_BASE_START = "2000-01-01T00:00:00Z"
+"""The clock of a plan with no base and no ``start``."""
+
+PLAN_ACTOR = "twin plan"
+"""The actor of steps kept (``--keep``) or replayed from a plan file, unless a step names one."""
+
 
 @attrs.frozen
 class Expectation:

@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from twin.errors import TwinInputError
 from twin.event_files import Record, normalise_time, to_new_event
 from twin.events import EventRegistry
@@ -201,13 +203,20 @@ def parse_plan(
     header = _plan_table(doc, where, shown, folder)
     steps = _steps(doc, where, shown, registry)
     expectations = _expectations(doc, where, shown, steps, metrics, rules)
+    name = header["name"] or path.stem
+    steps = [
+        s
+        if s.event.correlation_id
+        else attrs.evolve(s, event=attrs.evolve(s.event, correlation_id=name))
+        for s in steps
+    ]
     lines: dict[str, int] = {}
     if where.plan is not None:
         lines = {"plan": where.plan.line, **where.plan.keys}
     return Plan(
         lines=lines,
         path=path,
-        name=header["name"] or path.stem,
+        name=name,
         description=header["description"],
         base=header["base"],
         base_text=header["base_text"],
