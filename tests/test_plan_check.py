@@ -336,3 +336,20 @@ def test_a_plugin_event_type_works_as_a_step(tmp_path: Path) -> None:
     # Without the plugin, the same step is an unknown type (exit 2), with a hint.
     with pytest.raises(TwinInputError, match="unknown event type 'change_window_opened'"):
         check(tmp_path / "plan.toml")
+
+
+def test_findings_raised_at_a_step_come_in_one_order(tmp_path: Path) -> None:
+    base_file(tmp_path, single_site(members=3))
+    result = check(plan_file(tmp_path, OVERLOAD, ""))
+    raised = [
+        (a.finding.severity.value, a.finding.rule, a.finding.subject)
+        for a in result.steps[0].raised
+    ]
+    assert raised == sorted(
+        raised, key=lambda r: ({"error": 0, "warning": 1, "info": 2}[r[0]], r[1], r[2])
+    )
+    assert [r[2] for r in raised if r[1] == "convergence.cpu-overload"] == [
+        "member:1_01",
+        "member:1_02",
+        "member:1_03",
+    ]

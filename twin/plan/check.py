@@ -226,6 +226,13 @@ def _copy(
     return out
 
 
+def _ordered(found: Iterable[ActiveFinding]) -> tuple[ActiveFinding, ...]:
+    """Most severe first, then by rule and subject: the same order in every process."""
+    return tuple(
+        sorted(found, key=lambda a: (-a.finding.severity.rank, a.finding.rule, a.finding.subject))
+    )
+
+
 def _time(start: str) -> datetime:
     return datetime.fromisoformat(start.replace("Z", "+00:00"))
 
@@ -343,8 +350,8 @@ def check_plan(
                     data=applied.envelope.data,
                     metrics=_copy(session.metrics, watched),
                     findings=session.findings,
-                    raised=frame.raised,
-                    cleared=frame.cleared,
+                    raised=_ordered(frame.raised),
+                    cleared=_ordered(frame.cleared),
                     notes=tuple(frame.changes.notes),
                     verdicts=verdicts,
                 )
