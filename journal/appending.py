@@ -8,8 +8,10 @@ read), so a file of any size is imported in bounded memory:
 2. for each batch: read and encode the events (an event file may still refuse
    a line here), give every event without an id a new time-ordered one, skip
    events whose id is already in the view *with the same content* (and refuse
-   an id that is there with different content), apply every new event to the
-   state (which refuses unknown ids, duplicates and impossible transitions),
+   an id that is there with different content), check every new event against
+   the structure of the twin (:func:`twin.reducer.apply_structure`: it refuses
+   unknown ids, duplicates and impossible transitions; loads, which nothing
+   refuses, are left for readers to fold),
    chain the hashes and insert the batch with one ``executemany``;
 3. record the head anchor and commit.
 
@@ -18,9 +20,12 @@ Any error rolls the whole transaction back: nothing is half-written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import attrs
 import orjson
@@ -32,11 +37,12 @@ from journal.hashing import GENESIS_HASH, canonical_bytes, encode_data
 from journal.ids import new_event_ids
 from journal.results import AppendResult
 from journal.schema import EVENT_COLUMNS, rollback, utc_now
-from twin.demand import with_serving
+from twin.bulk import quiet_gc
+from twin.demand import serving_count
 from twin.errors import ConflictError, TwinInputError
 from twin.event_files import NewEvent
 from twin.events import EventRegistry, LoadChanged, OpaqueEvent
-from twin.reducer import apply
+from twin.reducer import apply_structure as check
 from twin.state import TwinState
 
 BATCH = 5000
@@ -83,7 +89,7 @@ def head_key(branch: str | None) -> str:
     return f"head:{branch or 'main'}"
 
 
-def _encode(ne: NewEvent, event_id: str | None) -> Prepared:
+def _encode(ne: NewEvent, event_id: str | None, generated: str = "") -> Prepared:
     """One event's stored type, schema and payload text.
 
     Raises:
@@ -101,7 +107,7 @@ def _encode(ne: NewEvent, event_id: str | None) -> Prepared:
             f"cannot be stored as JSON: {exc}", field="data", source=ne.source, line=ne.line
         ) from None
     if event_id is None:
-        return Prepared(ne, "", False, type_name, schema, data)
+        return Prepared(ne, generated, False, type_name, schema, data)
     if not isinstance(event_id, str) or not event_id:
         raise TwinInputError(
             "must be a non-empty string",
@@ -119,9 +125,12 @@ def prepare(events: Iterable[NewEvent]) -> list[Prepared]:
     Raises:
         TwinInputError: an empty ``event_id``, or a payload that cannot be stored as JSON.
     """
-    out = [_encode(ne, ne.event_id) for ne in events]
-    fresh = iter(new_event_ids(sum(1 for p in out if not p.supplied)))
-    return [p if p.supplied else attrs.evolve(p, event_id=next(fresh)) for p in out]
+    items = events if isinstance(events, list) else list(events)
+    fresh = iter(new_event_ids(sum(1 for ne in items if ne.event_id is None)))
+    return [
+        _encode(ne, None, next(fresh)) if ne.event_id is None else _encode(ne, ne.event_id)
+        for ne in items
+    ]
 
 
 def batches(events: Iterable[NewEvent], size: int) -> Iterator[list[Prepared]]:
@@ -256,8 +265,36 @@ def write(
         TwinInputError: a bad input line, an event the state refuses or an ``event_id``
             already in the view with different content, located at its file and line.
     """
+    with quiet_gc():  # thousands of short-lived objects per batch, none in a cycle
+        return _write(
+            conn,
+            view,
+            events,
+            registry=registry,
+            shown=shown,
+            use_snapshots=use_snapshots,
+            expect_head=expect_head,
+            actor=actor,
+            progress=progress,
+            cached=cached,
+        )
+
+
+def _write(
+    conn: sqlite3.Connection,
+    view: Sequence[Segment],
+    events: Iterable[NewEvent],
+    *,
+    registry: EventRegistry,
+    shown: str | None,
+    use_snapshots: bool,
+    expect_head: int | None,
+    actor: str | None,
+    progress: Callable[[int], None] | None,
+    cached: TwinState | None,
+) -> tuple[AppendResult, TwinState]:
     branch = view[-1].branch
-    insert = _MAIN_INSERT if branch is None else _BRANCH_INSERT
+    writer = _Writer(conn, _MAIN_INSERT if branch is None else _BRANCH_INSERT)
     sha256 = hashlib.sha256
     canonical = canonical_bytes
     conn.execute("BEGIN IMMEDIATE")
@@ -280,52 +317,71 @@ def write(
             shown=shown,
             use_snapshots=use_snapshots,
             start=cached,
+            structure=True,
         )
         if snaps:
             snapshots.insert(conn, snaps)
         seq = top
         skipped = 0
         done = 0
-        every = snapshots.SNAPSHOT_EVERY
-        for items in batches(events, BATCH):
+        every = snapshots.STRUCTURE_EVERY
+        for chunk in _chunks(events, BATCH):
             rows: list[tuple[object, ...]] = []
             add = rows.append
             snaps = []
-            supplied = [p.event_id for p in items if p.supplied]
-            # Rows of earlier batches are in the view already (same transaction).
-            existing = existing_events(conn, view, supplied) if supplied and seq > 0 else {}
-            seen: dict[str, Prepared] = {}
-            for item in items:
+            fresh = iter(new_event_ids(sum(1 for ne in chunk if ne.event_id is None)))
+            supplied = [_given_id(ne) for ne in chunk if ne.event_id is not None]
+            existing: dict[str, StoredContent] = {}
+            if supplied and seq > 0:
+                writer.wait()  # rows of earlier batches are in the view (same transaction)
+                existing = existing_events(conn, view, supplied)
+            seen: dict[str, NewEvent] = {}
+            for ne in chunk:
                 done += 1
-                ne = item.new
-                eid = item.event_id
+                given = ne.event_id
                 occ = ne.occurred_at or prev_occ or recorded
                 prev_occ = occ
-                if item.supplied:
+                if given is not None:
+                    eid = given
                     stored = existing.get(eid)
-                    twin_in_batch = seen.get(eid)
-                    if stored is not None:
-                        if not same_content(item, stored, registry):
-                            raise _conflict(item, stored, shown)
+                    first = seen.get(eid)
+                    if stored is not None or first is not None:
+                        item = _encode(ne, eid)
+                        if stored is not None:
+                            against = stored
+                        else:
+                            assert first is not None
+                            against = _as_stored(first, eid)
+                        if not same_content(item, against, registry):
+                            raise _conflict(item, against, shown)
                         skipped += 1
                         continue
-                    if twin_in_batch is not None:
-                        if not same_content(item, _as_stored(twin_in_batch), registry):
-                            raise _conflict(item, _as_stored(twin_in_batch), shown)
-                        skipped += 1
-                        continue
-                    seen[eid] = attrs.evolve(item, new=attrs.evolve(ne, occurred_at=occ))
+                    seen[eid] = attrs.evolve(ne, occurred_at=occ)
+                else:
+                    eid = next(fresh)
                 seq += 1
                 event = ne.event
-                data = item.data
-                if type(event) is LoadChanged and event.serving is None:
+                if type(event) is OpaqueEvent:
+                    type_name, schema = event.original_type, 1
+                else:
+                    type_name, schema = event.event_type, type(event).schema
+                payload = event.to_data()
+                if type(event) is LoadChanged and event.group is not None and event.serving is None:
                     # Group load is demand (twin.demand): record what it was measured on.
-                    recorded_event = with_serving(state, event)
-                    if recorded_event is not event:
-                        event = recorded_event
-                        data = encode_data(event.to_data()).decode("utf-8")
+                    count = serving_count(state, event.group)
+                    if count >= 1:
+                        payload["serving"] = count
                 try:
-                    apply(state, event, seq=seq, occurred_at=occ)
+                    data = encode_data(payload).decode("utf-8")
+                except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+                    raise TwinInputError(
+                        f"cannot be stored as JSON: {exc}",
+                        field="data",
+                        source=ne.source,
+                        line=ne.line,
+                    ) from None
+                try:
+                    check(state, event, seq=seq, occurred_at=occ)
                 except TwinInputError as exc:
                     raise exc.located(ne.source, ne.line) from None
                 who = ne.actor if ne.actor is not None else actor
@@ -336,8 +392,8 @@ def write(
                     + canonical(
                         seq,
                         eid,
-                        item.type,
-                        item.schema,
+                        type_name,
+                        schema,
                         occ,
                         recorded,
                         who,
@@ -352,8 +408,8 @@ def write(
                 row = (
                     seq,
                     eid,
-                    item.type,
-                    item.schema,
+                    type_name,
+                    schema,
                     occ,
                     recorded,
                     who,
@@ -368,12 +424,16 @@ def write(
                 prev_hash, prev_raw = new_hash, digest
                 if use_snapshots and seq % every == 0:
                     blob, state_digest = snapshots.encode_state(state)
-                    snaps.append(snapshots.row(view, snapshots.STATE_KEY, seq, blob, state_digest))
-            conn.executemany(insert, rows)
+                    snaps.append(
+                        snapshots.row(view, snapshots.STRUCTURE_KEY, seq, blob, state_digest)
+                    )
+            writer.insert(rows)
             if snaps:
+                writer.wait()
                 snapshots.insert(conn, snaps)
             if progress is not None:
                 progress(done)
+        writer.wait()
         if seq > top:
             # The head anchor: lets verify notice events missing from the end.
             conn.execute(
@@ -382,11 +442,89 @@ def write(
             )
         conn.execute("COMMIT")
     except BaseException:
+        writer.close()  # nothing may still run on the connection when it rolls back
         rollback(conn)
         raise
+    finally:
+        writer.close()
     return AppendResult(top + 1, seq, seq - top, skipped, prev_hash), state
 
 
-def _as_stored(item: Prepared) -> StoredContent:
-    """An event of this batch, seen as :func:`same_content` sees a stored one."""
-    return (0, item.type, item.schema, item.data, item.new.occurred_at or "")
+class _Writer:
+    """Inserts batches of rows, from the second batch on in a thread of its own.
+
+    ``sqlite3`` lets go of the GIL while SQLite executes, so the rows of one
+    batch go into the table while the next batch is read, checked and hashed.
+    The connection is used by one thread at a time: :meth:`wait` before any
+    other use of it.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, sql: str) -> None:
+        self.conn = conn
+        self.sql = sql
+        self.batches = 0
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future[Any] | None = None
+
+    def insert(self, rows: list[tuple[object, ...]]) -> None:
+        """Insert ``rows`` after the batch before them (in the background from the second)."""
+        self.wait()
+        self.batches += 1
+        if self.batches == 1:
+            self.conn.executemany(self.sql, rows)  # a small append needs no thread
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="twin-insert")
+        self.pending = self.pool.submit(self.conn.executemany, self.sql, rows)
+
+    def wait(self) -> None:
+        """Wait for the batch being inserted (re-raising what it raised)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Let the batch being inserted finish (errors ignored) and stop the thread."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            with contextlib.suppress(BaseException):
+                pending.result()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+
+def _as_stored(first: NewEvent, event_id: str) -> StoredContent:
+    """An event earlier in this batch, seen as :func:`same_content` sees a stored one."""
+    item = _encode(first, event_id)
+    return (0, item.type, item.schema, item.data, first.occurred_at or "")
+
+
+def _chunks(events: Iterable[NewEvent], size: int) -> Iterator[list[NewEvent]]:
+    """The input ``size`` events at a time (read lazily: a bad line raises when reached)."""
+    chunk: list[NewEvent] = []
+    for ne in events:
+        chunk.append(ne)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _given_id(ne: NewEvent) -> str:
+    """A producer-supplied ``event_id``, checked.
+
+    Raises:
+        TwinInputError: not a non-empty string.
+    """
+    eid = ne.event_id
+    if not isinstance(eid, str) or not eid:
+        raise TwinInputError(
+            "must be a non-empty string",
+            field="event_id",
+            value=eid,
+            source=ne.source,
+            line=ne.line,
+        )
+    return eid

@@ -15,7 +15,7 @@ from journal.branches import Segment
 from journal.reading import read_view
 from twin.errors import TwinInputError
 from twin.events import EventRegistry
-from twin.reducer import apply
+from twin.reducer import apply, apply_structure
 from twin.state import TwinState
 from twin.stored_events import USABLE_ERRORS, explain
 
@@ -33,8 +33,14 @@ def fold(
     use_snapshots: bool,
     start: TwinState | None = None,
     warn: Callable[[str], None] | None = None,
+    structure: bool = False,
 ) -> tuple[TwinState, list[snapshots.SnapshotRow]]:
     """The reducer state after seq ``target`` of a view.
+
+    With ``structure``, loads are only checked, not folded
+    (:func:`twin.reducer.apply_structure`): the state appends validate against,
+    several times cheaper on load-heavy journals, with its own snapshots
+    (:data:`~journal.snapshots.STRUCTURE_KEY`).
 
     Args:
         conn: the journal's connection.
@@ -44,9 +50,11 @@ def fold(
         shown: the journal's name for messages.
         use_snapshots: start from the nearest state snapshot (and offer new ones).
         start: a state of this same view at some seq <= ``target`` that the caller
-            lets this function mutate (used instead of a snapshot when it is newer).
+            lets this function mutate (used instead of a snapshot when it is newer);
+            a structure state when ``structure``, a full one otherwise.
         warn: check the rows' cheap invariants as they stream and report the first
             problem here (see :func:`~journal.reading.read_view`).
+        structure: fold the structure only (see above).
 
     Returns:
         The state, and snapshot rows for every :data:`~journal.snapshots.SNAPSHOT_EVERY`
@@ -60,15 +68,18 @@ def fold(
     state: TwinState | None = None
     if start is not None and start.seq <= target:
         state = start
+    key = snapshots.STRUCTURE_KEY if structure else snapshots.STATE_KEY
+    step = apply_structure if structure else apply
     if use_snapshots:
-        found = snapshots.newest_state(conn, view, target, above=0 if state is None else state.seq)
+        found = snapshots.newest_state(
+            conn, view, target, above=0 if state is None else state.seq, key=key
+        )
         if found is not None:
             state = found
     if state is None:
         state = TwinState()
     pending: list[snapshots.SnapshotRow] = []
-    every = snapshots.SNAPSHOT_EVERY
-    key = snapshots.STATE_KEY
+    every = snapshots.STRUCTURE_EVERY if structure else snapshots.SNAPSHOT_EVERY
     for env in read_view(
         conn,
         view,
@@ -80,7 +91,7 @@ def fold(
         warn=warn,
     ):
         try:
-            apply(state, env.event, seq=env.seq, occurred_at=env.occurred_at)
+            step(state, env.event, seq=env.seq, occurred_at=env.occurred_at)
         except TwinInputError as exc:
             raise TwinInputError(
                 f"event {env.seq} ({env.type}) does not fit the state: {exc.problem}",

@@ -45,6 +45,14 @@ STATE_FOLD_REVISION = 3
 STATE_KEY = f"state:{twin.__version__}+{STATE_FOLD_REVISION}"
 """The snapshot key of the reducer state (stale keys are simply never read)."""
 
+STRUCTURE_EVERY = 10_000
+"""The structure (see :data:`STRUCTURE_KEY`) is snapshotted at every multiple of this: it
+folds several times faster than the state, so snapshots may be ten times sparser."""
+
+STRUCTURE_KEY = f"structure:{twin.__version__}+{STATE_FOLD_REVISION}"
+"""The snapshot key of the structure appends check against (:func:`twin.reducer.apply_structure`:
+loads not folded). Never read as the twin's state."""
+
 SnapshotRow = tuple[str, str, int, str, bytes, str]
 """key, branch ('' = main), seq, digest, blob, created_at."""
 
@@ -186,19 +194,31 @@ def decode_state(blob: bytes, digest: str) -> TwinState | None:
 
 
 def newest_state(
-    conn: sqlite3.Connection, view: Sequence[Segment], at_or_before: int, *, above: int = 0
+    conn: sqlite3.Connection,
+    view: Sequence[Segment],
+    at_or_before: int,
+    *,
+    above: int = 0,
+    key: str = STATE_KEY,
 ) -> TwinState | None:
     """The newest restorable reducer-state snapshot with ``above < seq <= at_or_before``.
 
     A snapshot that does not open, validate or match its digest is passed
     over for the next older one.
 
+    Args:
+        conn: the journal's connection.
+        view: the view's segments.
+        at_or_before: the newest seq wanted.
+        above: only snapshots newer than this.
+        key: :data:`STATE_KEY` (the twin) or :data:`STRUCTURE_KEY` (what appends check).
+
     Returns:
         The restored state, or None if there is none newer than ``above``.
     """
     limit = at_or_before
     while limit > above:
-        found = load(conn, view, STATE_KEY, limit)
+        found = load(conn, view, key, limit)
         if found is None or found[0] <= above:
             return None
         seq, blob, digest = found

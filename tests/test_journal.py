@@ -25,6 +25,7 @@ from journal import (
     new_event_id,
     new_event_ids,
 )
+from journal.snapshots import STRUCTURE_KEY
 from twin import events as ev
 from twin.errors import ConflictError, EventDataError, InvalidEventError, TwinInputError
 from twin.event_files import NewEvent
@@ -872,9 +873,14 @@ def test_state_at_returns_a_state_the_caller_owns(journal_with_topology: Journal
     assert len(j.state_at().members) == 4
 
 
-def test_state_snapshots_are_written_every_n_events(journal_with_topology: Journal) -> None:
+def test_state_snapshots_are_written_every_n_events_by_readers(
+    journal_with_topology: Journal,
+) -> None:
     j = journal_with_topology
     j.append(loads(SNAPSHOT_EVERY * 2))
+    # An append checks events against the structure only: the state is a reader's to fold.
+    assert j.load_snapshot(STATE_KEY, j.head()) is None
+    j.state_at()
     assert j.load_snapshot(STATE_KEY, j.head()) is not None
     seqs = snapshot_seqs(j)
     assert seqs == [SNAPSHOT_EVERY, 2 * SNAPSHOT_EVERY]
@@ -920,6 +926,8 @@ def snapshotted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Jour
             j.append(events)
             j.create_branch("b", at=333)
             j.append(loads(100), branch="b")
+            j.state_at()  # readers write the state snapshots
+            j.state_at(branch="b")
         yield j, bare
 
 
@@ -957,6 +965,29 @@ def test_a_broken_snapshot_is_ignored(journal_with_topology: Journal) -> None:
     assert j.state_at().digest() == expected
     with Journal.open(Path(str(j.path))) as other:
         assert other.append(loads(1)).appended == 1  # the append path copes as well
+
+
+def test_appends_check_the_structure_and_snapshot_it(
+    journal_with_topology: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    j = journal_with_topology
+    monkeypatch.setattr(journal.snapshots, "STRUCTURE_EVERY", 50)
+    j.append(loads(120))
+    structure = j.load_snapshot(STRUCTURE_KEY, j.head())
+    assert structure is not None and structure[0] == 100
+    with Journal.open(Path(str(j.path))) as other:  # folds from the structure snapshot
+        with pytest.raises(TwinInputError, match="unknown member '9_99'"):
+            other.append([new(ev.LoadChanged(member="9_99", cpu_pct=1.0))])
+        conn = raw(Path(str(j.path)))
+        try:
+            conn.execute("UPDATE snapshots SET blob = X'00010203'")
+        finally:
+            conn.close()
+        assert other.append(loads(1)).appended == 1  # a broken one is passed over
+    # The twin's own state still folds every load.
+    with Journal.open(Path(str(j.path)), snapshots=False) as bare:
+        assert j.state_at().digest() == bare.state_at().digest()
+        assert bare.state_at().members["1_01"]["connections"] > 0
 
 
 def test_other_keys_are_opaque_snapshots(journal_with_topology: Journal) -> None:

@@ -13,6 +13,7 @@ is an :class:`Importer`.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,14 @@ class Importer(Protocol):
         """
 
 
+# A time already in the canonical form, and certainly a real one (days up to 28 exist in
+# every month): returned as it is, without parsing. Anything else is parsed.
+_CANONICAL_TIME = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+)
+
+
 def normalise_time(value: Any, field: str = "ts") -> str:
     """Parse an ISO 8601 time and return it as UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
 
@@ -106,6 +115,8 @@ def normalise_time(value: Any, field: str = "ts") -> str:
     Raises:
         TwinInputError: not an ISO 8601 time.
     """
+    if type(value) is str and _CANONICAL_TIME.fullmatch(value):
+        return value
     if not isinstance(value, str) or not value.strip():
         raise TwinInputError(
             f"must be an ISO 8601 time such as 2026-03-14T02:10:00Z (got {value!r})",
@@ -217,6 +228,8 @@ def importer_for(path: Path, extra: Sequence[Importer] = ()) -> Importer:
     )
 
 
+_ENVELOPE_SET = frozenset(ENVELOPE_KEYS)
+
 TEXT_KEYS = ("actor", "reason", "correlation_id", "causation_id", "event_id")
 """Envelope keys whose values are text."""
 
@@ -263,23 +276,28 @@ def to_new_event(
         TwinInputError: located at ``source:line`` with the field and what would be valid.
     """
     try:
-        fields = dict(record.fields)
-        event_type = fields.pop("type", None)
+        given = record.fields
+        event_type = given.get("type")
         if not isinstance(event_type, str) or not event_type:
             raise TwinInputError(
                 "every event needs a type, e.g. member_added", field="type", value=event_type
             )
+        fields: dict[str, Any] = {}
         envelope: dict[str, Any] = {}
-        for key in ENVELOPE_KEYS:
-            if key in fields:
-                envelope[key] = fields.pop(key)
+        for key, value in given.items():
+            if key in _ENVELOPE_SET:
+                envelope[key] = value
+            elif key != "type":
+                fields[key] = value
         occurred = envelope.get("ts", envelope.get("occurred_at"))
         if "ts" in envelope and "occurred_at" in envelope:
             raise TwinInputError(
                 "give ts or occurred_at, not both", field="occurred_at", value=occurred
             )
         event = registry.decode(event_type, fields, coerce=record.text, allow_unknown=allow_unknown)
-        text_fields = {key: _envelope_text(key, envelope.get(key)) for key in TEXT_KEYS}
+        text_fields = {
+            key: _envelope_text(key, envelope[key]) for key in TEXT_KEYS if key in envelope
+        }
         return NewEvent(
             event=event,
             type=event_type,

@@ -102,7 +102,7 @@ def _field(
         default=default,
         validator=validators,
         converter=_to_tuple if kind == "list" else None,
-        metadata={"kind": kind, "doc": doc},
+        metadata={"kind": kind, "doc": doc, "checks": tuple(checks)},
     )
 
 
@@ -152,6 +152,9 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str, Any], str | None]:
 
 # -- the base class ---------------------------------------------------------------------------
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""Event class → its field names (``attrs.fields`` is too slow to ask per event)."""
+
 
 @attrs.frozen(kw_only=True)
 class Event:
@@ -167,12 +170,16 @@ class Event:
 
     def to_data(self) -> dict[str, Any]:
         """The payload as plain JSON-able data (absent optional fields omitted)."""
+        cls = type(self)
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(a.name for a in attrs.fields(cls))
         out: dict[str, Any] = {}
-        for a in attrs.fields(type(self)):
-            value = getattr(self, a.name)
+        for name in names:
+            value = getattr(self, name)
             if value is None:
                 continue
-            out[a.name] = list(value) if isinstance(value, tuple) else value
+            out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
     @property
@@ -676,6 +683,7 @@ class EventRegistry:
         self._fields: dict[str, dict[str, str]] = {}
         self._defaults: dict[str, tuple[tuple[str, Any], ...]] = {}
         self._builders: dict[str, Callable[[Mapping[str, Any]], Event | None]] = {}
+        self._checked: dict[str, Callable[[Mapping[str, Any]], Event | None]] = {}
         for cls in classes:
             self.register(cls)
 
@@ -698,6 +706,9 @@ class EventRegistry:
         if trusted:
             self._defaults[name] = tuple((a.name, a.default) for a in attrs.fields(cls))
             self._builders[name] = _stored_builder(cls)
+            checked = _checked_builder(cls)
+            if checked is not None:
+                self._checked[name] = checked
 
     def upcaster(self, event_type: str, from_schema: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: register a function that turns a ``from_schema`` payload into the next one."""
@@ -771,6 +782,12 @@ class EventRegistry:
             if allow_unknown:
                 return OpaqueEvent(original_type=event_type, data=dict(data))
             raise self.unknown_type_error(event_type)
+        if not coerce and (schema is None or schema == cls.schema):
+            checked = self._checked.get(event_type)
+            if checked is not None:
+                event = checked(data)
+                if event is not None:
+                    return event  # valid: the slow path below would build the same event
         payload = dict(data)
         if schema is not None and schema != cls.schema:
             payload = self.upcast(event_type, schema, payload)
@@ -869,6 +886,94 @@ def _stored_builder(cls: type[Event]) -> Callable[[Mapping[str, Any]], Event | N
             if type(value) is list:
                 value = tuple(value)
             setter(event, value)
+        return event
+
+    return build
+
+
+_INF = float("inf")
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_float(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or (kind is float and value == value and -_INF < value < _INF)
+
+
+def _is_str(value: Any) -> bool:
+    return type(value) is str and bool(value)
+
+
+def _is_bool(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _is_list(value: Any) -> bool:
+    return type(value) in (list, tuple) and all(type(v) is str and v for v in value)
+
+
+_KIND_TESTS: dict[str, Callable[[Any], bool]] = {
+    "int": _is_int,
+    "float": _is_float,
+    "str": _is_str,
+    "bool": _is_bool,
+    "list": _is_list,
+}
+
+
+def _checked_builder(cls: type[Event]) -> Callable[[Mapping[str, Any]], Event | None] | None:
+    """A validating builder of ``cls`` for the import hot path, or None if it cannot have one.
+
+    Only for classes whose every field is declared with this module's field helper:
+    it runs the same checks as the attrs validators (kind, then each check, then
+    ``__attrs_post_init__``) without attrs' per-field machinery. It accepts a
+    subset of what the validating constructor accepts (exact types only) and
+    returns None for anything else, so that the caller takes the slow path,
+    which either accepts it too or explains what is wrong.
+    """
+    fields = attrs.fields(cls)
+    plan = []
+    for a in fields:
+        kind = a.metadata.get("kind")
+        checks = a.metadata.get("checks")
+        descriptor = getattr(cls, a.name, None)
+        setter = getattr(descriptor, "__set__", None)
+        if kind not in _KIND_TESTS or checks is None or setter is None:
+            return None
+        plan.append((setter, a.name, a.default, _KIND_TESTS[kind], checks, kind == "list"))
+    names = frozenset(a.name for a in fields)
+    post = getattr(cls, "__attrs_post_init__", None)
+    missing = attrs.NOTHING
+    new = object.__new__
+    steps = tuple(plan)
+
+    def build(data: Mapping[str, Any]) -> Event | None:
+        if not names.issuperset(data):
+            return None
+        event = new(cls)
+        get = data.get
+        for setter, name, default, test, checks, is_list in steps:
+            value = get(name, default)
+            if value is None:
+                if default is not None:
+                    return None
+            else:
+                if value is missing or not test(value):
+                    return None
+                for check in checks:
+                    if check(name, value) is not None:
+                        return None
+                if is_list:
+                    value = tuple(value)
+            setter(event, value)
+        if post is not None:
+            try:
+                post(event)
+            except EventDataError:
+                return None
         return event
 
     return build

@@ -672,6 +672,38 @@ HANDLERS: dict[type[ev.Event], Handler] = {
 }
 
 
+def apply_structure(
+    state: TwinState, event: ev.Event, *, seq: int = 0, occurred_at: str = ""
+) -> Changes | None:
+    """Like :func:`apply`, but a ``load_changed`` is only checked, not folded.
+
+    What validating an append needs is the structure (what exists, which states
+    members are in); loads are derived data that nothing refuses, so folding
+    them is left to readers. The state this leaves is the structure of the twin
+    with stale loads: use it only to check further events, never as the twin.
+
+    Returns:
+        What changed, or None for a load that was only checked.
+
+    Raises:
+        InvalidEventError: as :func:`apply` (for a load: an unknown group or member).
+    """
+    if type(event) is not ev.LoadChanged:
+        return apply(state, event, seq=seq, occurred_at=occurred_at)
+    # What folding it would trip over in a payload edited behind the twin's back.
+    for value in (*event.values().values(), 0 if event.serving is None else event.serving):
+        kind = type(value)
+        if kind is not float and kind is not int:
+            raise TypeError(f"a load value is {kind.__name__}, not a number")
+    if event.group is not None:
+        _known(state.groups, event.group, "group", "group")
+    else:
+        _member(state, str(event.member))
+    state.seq = seq
+    state.occurred_at = occurred_at
+    return None
+
+
 def apply(state: TwinState, event: ev.Event, *, seq: int = 0, occurred_at: str = "") -> Changes:
     """Apply one event to ``state`` in place and return what changed.
 
