@@ -76,7 +76,7 @@ FAILOVER_EVENT = re.compile(
     re.IGNORECASE,
 )
 SINCE = re.compile(rf"Local\s+member\s+is\s+in\s+current\s+state\s+since\s+(?P<t>{_WHEN})", re.I)
-COMMAND = re.compile(r"cphaprob\b.*\bstat|show\s+cluster\s+state", re.IGNORECASE)
+COMMAND = re.compile(r"cphaprob(?:\s+-\S+)*\s+state\b|show\s+cluster\s+state", re.IGNORECASE)
 MODE = re.compile(r"^\s*Cluster\s+Mode:", re.IGNORECASE)
 
 KNOWN_LINE = re.compile(

@@ -410,3 +410,16 @@ def test_counters_become_observations_held_against_the_model(tmp_path: Path) -> 
     assert row["predicted"]["value"] == 1_000_000.0
     drift = [f for f in state["findings"] if f["rule"] == "twin.model-drift"]
     assert {f["subject"] for f in drift} >= {"observed:load.connections@member:1_01"}
+
+
+def test_other_cphaprob_commands_are_not_state_captures(tmp_path: Path) -> None:
+    other = tmp_path / "if.txt"
+    other.write_text(
+        "[Expert@cor-fw01:0]# cphaprob -a -m if\n"
+        "CCP mode: Manual (Unicast)\n"
+        "Interface Name:      Status:\n"
+        "eth1                UP\n"
+    )
+    done = ok("import", journal(tmp_path), other, "--format", "cphaprob-state", "--dry-run")
+    assert "0 events" in done.err
+    assert "outside a capture ×3 (first at line 2)" in done.err
