@@ -37,7 +37,11 @@ def _cpu(ctx: RuleContext, m: dict[str, Any]) -> float:
     return cpu if setup <= cpu else setup
 
 
-OVERLOADED = "CPU {cpu_pct:.0f}% > {threshold_pct:g}%: failover converges in {low_s:g}-{high_s:g} s"
+def OVERLOADED(e: Any) -> str:
+    """``CPU 85% > 80%: failover converges in 7-9 s`` (one number when the band is one)."""
+    low, high = e["low_s"], e["high_s"]
+    span = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+    return f"CPU {e['cpu_pct']:.0f}% > {e['threshold_pct']:g}%: failover converges in {span} s"
 TOO_MANY = (
     "group {group} has {members} members > {max_members:g}: sub-second failover is not supported"
 )

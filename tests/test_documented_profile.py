@@ -155,3 +155,11 @@ def test_connections_opened_within_one_delta_sync_interval_have_no_backup() -> N
     result = run_scenario(events)
     assert result.value("sync.unsynced_connections", at=-2) == pytest.approx(15_000)
     assert result.value("sync.unsynced_connections") == 0.0
+
+
+def test_the_overload_message_names_one_number_when_the_source_gives_one() -> None:
+    events = single_site(members=2) + group_load(cpu_pct=90)
+    found = run_scenario(events, profile="documented").assert_finding(
+        "convergence.cpu-overload", "member:1_01"
+    )
+    assert found.finding.message == "CPU 90% > 80%: failover converges in 10 s"
