@@ -42,6 +42,8 @@ def OVERLOADED(e: Any) -> str:
     low, high = e["low_s"], e["high_s"]
     span = f"{low:g}" if low == high else f"{low:g}-{high:g}"
     return f"CPU {e['cpu_pct']:.0f}% > {e['threshold_pct']:g}%: failover converges in {span} s"
+
+
 TOO_MANY = (
     "group {group} has {members} members > {max_members:g}: sub-second failover is not supported"
 )
