@@ -19,14 +19,19 @@ elsewhere catches that (``twin import`` prints the head; ``twin verify
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
 
 from journal import appending, branches
 from journal.branches import Segment
 from journal.hashing import GENESIS_HASH, ChainCursor, check_rows
-from journal.reading import iter_raw
+from journal.reading import COLUMNS_SQL, iter_raw
 from journal.results import VerifyResult
 from twin.errors import TwinInputError
 
@@ -49,6 +54,135 @@ def _check_rows(
                 progress(done_before + cursor.checked)
             if not good:
                 return
+
+
+SPLIT_AT = 200_000
+"""A main line of at least this many rows is checked in two processes (halves at once).
+
+Starting a second process costs a few tens of milliseconds (forked) to half a
+second (spawned); below this size one process finishes first."""
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    """The journal's file, or None for an in-memory one."""
+    for _index, name, path in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(path) or None
+    return None
+
+
+def _context() -> Any:
+    """Fork when it is safe (no other thread may hold a lock the child inherits), else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def check_split(
+    conn: sqlite3.Connection,
+    segment: Segment,
+    cursor: ChainCursor,
+    progress: Progress | None,
+    done_before: int,
+) -> None:
+    """Check a main line's rows, the second half in another process at the same time.
+
+    The other process starts from the ``prev_hash`` stored in the first row of its
+    half; the halves join when this process's last hash equals it. The outcome is
+    the one checking in order gives: the first bad seq, and the rows good before it.
+    A short line, an in-memory journal or one without rows past the middle is
+    checked here alone.
+    """
+    path = _file_of(conn)
+    lo, hi = segment.lo, branches.head(conn, (segment,))
+    if path is None or hi - lo + 1 < SPLIT_AT:
+        _check_rows(conn, (segment,), cursor, progress, done_before)
+        return
+    mid = lo + (hi - lo + 1) // 2
+    row = conn.execute("SELECT prev_hash FROM events WHERE seq = ?", (mid,)).fetchone()
+    if row is None or not isinstance(row[0], str):
+        _check_rows(conn, (segment,), cursor, progress, done_before)
+        return
+    joint = str(row[0])
+    context = _context()
+    done_there = context.Value("q", 0, lock=False)
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_check_range, args=(path, mid, hi, joint, done_there, send), daemon=True
+    )
+    worker.start()
+    send.close()
+    try:
+
+        def both(done_here: int) -> None:
+            if progress is not None:
+                progress(done_here + int(done_there.value))
+
+        _check_rows(conn, (attrs.evolve(segment, hi=mid - 1),), cursor, both, done_before)
+        if cursor.bad_seq is not None:
+            return  # the first half decides; the other is stopped below
+        try:
+            checked, bad_seq, problem = receive.recv()
+        except EOFError:  # the other process died: check its half here
+            checked, bad_seq, problem = _check_here(conn, mid, hi, joint)
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        receive.close()
+    if cursor.prev_hash != joint:
+        cursor.bad_seq = mid
+        cursor.problem = (
+            f"seq {mid}: prev_hash does not match the hash of seq {mid - 1} (broken link)"
+        )
+        return
+    cursor.checked += checked
+    cursor.next_seq = hi + 1 if bad_seq is None else bad_seq
+    cursor.bad_seq, cursor.problem = bad_seq, problem
+    if bad_seq is None:
+        last = conn.execute("SELECT hash FROM events WHERE seq = ?", (hi,)).fetchone()
+        cursor.prev_hash = str(last[0])
+    if progress is not None:
+        progress(done_before + cursor.checked)
+
+
+Outcome = tuple[int, int | None, str | None]
+"""Rows good, the first bad seq (None if none) and what is wrong with it."""
+
+
+def _check_here(
+    conn: sqlite3.Connection, lo: int, hi: int, prev_hash: str, done: Any = None
+) -> Outcome:
+    """Check main-line rows ``lo..hi`` starting from ``prev_hash`` (in any process)."""
+    cursor = ChainCursor(next_seq=lo, prev_hash=prev_hash)
+    rows = conn.execute(
+        f"SELECT {COLUMNS_SQL} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", (lo, hi)
+    )
+    try:
+        while True:
+            chunk = rows.fetchmany(10_000)
+            if not chunk or not check_rows(cursor, chunk):
+                break
+            if done is not None:
+                done.value = cursor.checked
+    finally:
+        rows.close()
+    if cursor.bad_seq is None and cursor.next_seq <= hi:
+        cursor.bad_seq = cursor.next_seq
+        cursor.problem = f"seq {cursor.next_seq} is missing (the journal ends before {hi})"
+    return cursor.checked, cursor.bad_seq, cursor.problem
+
+
+def _check_range(path: str, lo: int, hi: int, prev_hash: str, done: Any, send: Any) -> None:
+    """In the other process: check rows ``lo..hi`` of the journal file and send the outcome."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        send.send(_check_here(conn, lo, hi, prev_hash, done))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+        send.close()
 
 
 def parse_anchor(value: object) -> tuple[int, str] | None:
@@ -133,13 +267,18 @@ def verify_view(
     """Check one view's chain from seq 1 (a branch: its parent's prefix, then its own rows).
 
     The caller holds a read transaction, so every segment is read from one snapshot.
+    A long main line of a journal file is checked in two halves at once
+    (:func:`check_split`).
 
     Raises:
         TwinInputError: no such branch, or one whose parents are missing or form a cycle.
     """
     view = branches.segments(conn, branch)
     cursor = ChainCursor()
-    _check_rows(conn, view, cursor, progress, 0)
+    if len(view) == 1 and view[0].branch is None:
+        check_split(conn, view[0], cursor, progress, 0)
+    else:
+        _check_rows(conn, view, cursor, progress, 0)
     if cursor.bad_seq is None:
         check_head_anchor(conn, branches.normalise(branch), cursor)
     return _result(cursor, branches.normalise(branch))
@@ -184,7 +323,7 @@ def verify_all(conn: sqlite3.Connection, progress: Progress | None = None) -> li
     """
     conn.execute("BEGIN")  # one snapshot for every line
     try:
-        results = [verify_view(conn, None, progress)]
+        results = [verify_view(conn, None, progress)]  # checked in halves when long
         names = [str(r[0]) for r in conn.execute("SELECT name FROM branches ORDER BY name")]
         done = results[0].checked
         for name in names:

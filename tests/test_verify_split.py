@@ -1,0 +1,104 @@
+"""Verify in two halves at once reaches exactly what verifying in order reaches.
+
+A long main line is checked by two processes, the second starting from the
+``prev_hash`` stored where its half begins. Whatever was done to the journal,
+the result (ok, rows good, first bad seq, the problem) must be the one a
+single pass gives. The split threshold is lowered so that small journals split.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import journal.verifying
+from journal import Journal
+from tests.cli_helpers import tamper
+from twin import events as ev
+from twin.event_files import NewEvent
+
+ROWS = 240
+
+
+def new(event: ev.Event) -> NewEvent:
+    return NewEvent(event=event, type=event.event_type, occurred_at="2026-03-14T02:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("split") / "pristine.db"
+    events = [
+        new(ev.SiteAdded(site=1)),
+        new(ev.GroupCreated(group=1)),
+        new(ev.MemberAdded(member="1_01", group=1, site=1)),
+    ]
+    events += [new(ev.LoadChanged(group=1, connections=i, cpu_pct=1.0)) for i in range(ROWS - 3)]
+    with Journal.create(path) as j:
+        j.append(events)
+    return path
+
+
+def outcome(path: Path, split_at: int) -> tuple[object, ...]:
+    old = journal.verifying.SPLIT_AT
+    journal.verifying.SPLIT_AT = split_at
+    try:
+        with Journal.open(path) as j:
+            seen: list[int] = []
+            result = j.verify(progress=seen.append)
+            return (
+                result.ok,
+                result.checked,
+                result.first_bad_seq,
+                result.problem,
+                seen[-1] if seen else 0,
+            )
+    finally:
+        journal.verifying.SPLIT_AT = old
+
+
+EDITS = {
+    "data": "UPDATE events SET data = replace(data, ':1.0', ':2.0') WHERE seq = {k}",
+    "hash": "UPDATE events SET hash = '" + "ab" * 32 + "' WHERE seq = {k}",
+    "delete": "DELETE FROM events WHERE seq = {k}",
+    "link": "UPDATE events SET prev_hash = '" + "cd" * 32 + "' WHERE seq = {k}",
+}
+
+
+def test_a_clean_long_journal_verifies_in_halves(pristine: Path) -> None:
+    split = outcome(pristine, 50)
+    assert split[:4] == (True, ROWS, None, None)
+    assert split == outcome(pristine, 10**9)
+    assert split[4] == ROWS, "progress counts both halves"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(sorted(EDITS)), st.integers(1, ROWS)), min_size=1, max_size=3
+    )
+)
+def test_halves_find_what_one_pass_finds(
+    pristine: Path, tmp_path: Path, edits: list[tuple[str, int]]
+) -> None:
+    path = tmp_path / "edited.db"
+    shutil.copyfile(pristine, path)
+    tamper(path, *(EDITS[kind].format(k=k) for kind, k in edits))
+    one_pass = outcome(path, 10**9)  # (an edit may change nothing: then both pass)
+    assert outcome(path, 50)[:4] == one_pass[:4]
+
+
+def test_the_junction_itself_is_checked(pristine: Path, tmp_path: Path) -> None:
+    path = tmp_path / "junction.db"
+    shutil.copyfile(pristine, path)
+    middle = 1 + ROWS // 2  # where the second half starts
+    tamper(path, EDITS["link"].format(k=middle))
+    split = outcome(path, 50)
+    assert split[:3] == (False, middle - 1, middle)
+    assert "broken link" in str(split[3])
+    assert split[:4] == outcome(path, 10**9)[:4]
