@@ -145,6 +145,40 @@ def test_the_cache_is_rebuilt_over_rows_that_do_not_open(tmp_path: Path) -> None
         assert unseal(f"{STATE_KEY}\x00\x00{seq}", blob) is not None
 
 
+def test_metric_history_chunks_planted_or_moved_are_not_believed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    import twin.history
+    from twin.history import MetricHistory
+    from twin.plugin_manager import TwinPluginManager
+
+    chunk = 256
+    monkeypatch.setattr(twin.history, "CHUNK", chunk)
+    db = _journal(tmp_path, "j.db")
+    manager = TwinPluginManager(autoload=False).load()
+    profile = manager.profile()
+    with Journal.open(db, registry=manager.event_registry()) as j:
+        history = MetricHistory.open(j, manager, profile, series=[("system", "load.cps")])
+        want = history.column("load.cps")
+        key = history.key
+    assert chunk <= HEAD, "the journal holds a full chunk, which is kept"
+    marker = tmp_path / "pwned"
+    blobs = _hostile_blobs(marker)
+    with sqlite3.connect(db) as conn:
+        (genuine,) = conn.execute(
+            "SELECT blob FROM snapshots WHERE key = ? AND seq = ?", (key, chunk)
+        ).fetchone()
+    # Pickles and forged seals at every seq; the genuine sealed chunk moved one row on.
+    _plant(db, [(key, seq, blobs[seq % len(blobs)]) for seq in range(1, HEAD + 1)])
+    _plant(db, [(key, chunk + 1, genuine)])
+    with Journal.open(db, registry=manager.event_registry()) as j:
+        again = MetricHistory.open(j, manager, profile, series=[("system", "load.cps")])
+        assert np.array_equal(again.column("load.cps"), want, equal_nan=True)
+    assert not marker.exists()
+
+
 def _forged_state(db: Path, seq: int) -> bytes:
     """A plain-data state that lies: the member that will fail is shown DOWN_ADMIN already."""
     with Journal.open(db) as j:
