@@ -1,10 +1,12 @@
 """Run the `twin` command in this process, the way its console script does.
 
-Cheaper than a subprocess (no interpreter start-up, plugins found once), so the
-fuzzing and fault tests can run many commands. A few tests elsewhere still run
-the real binary in a subprocess. An exception that escapes ``twin.cli.main`` is
-what a user would see as a traceback: it is captured, not raised, so tests can
-assert there is none.
+Cheaper than a subprocess (no interpreter start-up, plugins found once), so
+most CLI tests run commands in process: the click group itself maps errors to
+one line and an exit code, so what :func:`run_twin` sees is what a user sees.
+A handful of smoke tests run the real program (:func:`run_twin_process`):
+the entry point, piped output, exit codes, a plugin install. An exception that
+escapes ``twin.cli.main`` is what a user would see as a traceback: it is
+captured, not raised, so tests can assert there is none.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -23,6 +27,7 @@ import attrs
 from twin.cli import main
 
 QUIET_ENV = {"TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @attrs.frozen
@@ -83,6 +88,25 @@ def run_twin(*args: Any, env: dict[str, str] | None = None, stdin: bytes = b"") 
         err_bytes.getvalue().decode("utf-8", "replace"),
         trace,
     )
+
+
+def run_twin_process(
+    *args: Any, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Outcome:
+    """Run the real ``python -m twin ARGS...`` in a subprocess (stdout and stderr on pipes).
+
+    For the few tests about the process itself; everything else uses :func:`run_twin`.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "twin", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, **QUIET_ENV, **(env or {})},
+        timeout=120,
+    )
+    trace = done.stderr if "Traceback (most recent call last)" in done.stderr else None
+    return Outcome(done.returncode, done.stdout, done.stderr, trace)
 
 
 @contextmanager

@@ -15,7 +15,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,7 +109,6 @@ def lock_held(journal: Path) -> Iterator[int]:
         yield holder.pid
     finally:
         holder.kill()
-        holder.wait()
+        holder.wait()  # reaped: the kernel has released its lock
         if holder.stdout is not None:
             holder.stdout.close()
-        time.sleep(0.05)

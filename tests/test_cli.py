@@ -1,42 +1,27 @@
-"""The `twin` command as a user runs it: real processes, real files, exit codes, one-line errors."""
+"""The `twin` command as a user runs it: real files, exit codes, one-line errors.
+
+Commands run in this process (tests/cli_helpers.py): the click group maps every
+error to its line and exit code, so this is what a user sees. The real-process
+smoke tests are in tests/test_cli_process.py.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.cli_helpers import Outcome, run_twin
 
 
-@attrs.frozen
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def jsonl(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
-
-
-def twin(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
-    environment = {**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
-    done = subprocess.run(
-        [sys.executable, "-m", "twin", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        env=environment,
-        timeout=120,
-    )
-    return Result(done.returncode, done.stdout, done.stderr)
+def twin(*args: Any, env: dict[str, str] | None = None) -> Outcome:
+    """``twin ARGS...`` in this process; no traceback ever reaches the user."""
+    result = run_twin(*args, env=env)
+    assert result.traceback is None, result.traceback
+    return result
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -371,3 +356,23 @@ def test_diff_far_apart_uses_snapshots_and_agrees_with_a_straight_replay(
     assert diff["events"]["load_changed"] == 3 + 137
     for row in diff["metrics"]:
         assert row["b"] == straight["metrics"][row["subject"]][row["metric"]]["value"]
+
+
+def test_click_runner_sees_what_a_user_sees(tmp_path: Path) -> None:
+    # The click group maps errors to lines and exit codes itself, not only the console script.
+    from click.testing import CliRunner
+
+    from twin.cli import cli
+
+    runner = CliRunner(env={"TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    missing = runner.invoke(cli, ["state", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2
+    assert missing.stderr == f"twin: error: {tmp_path / 'nope.jsonl'}: no such file\n"
+    usage = runner.invoke(cli, ["state", str(tmp_path / "nope.jsonl"), "--at", "abc"])
+    assert usage.exit_code == 2
+    assert usage.stderr == (
+        "twin: error: --at: 'abc' is not a valid integer (see 'twin state --help')\n"
+    )
+    listed = runner.invoke(cli, ["rules", "--json"])
+    assert listed.exit_code == 0
+    assert any("convergence.cpu-overload" in r["raises"] for r in json.loads(listed.stdout))

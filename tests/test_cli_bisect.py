@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.cli_helpers import ROOT
 from tests.cli_helpers import run_twin as twin
-from tests.test_cli import ROOT
 
 INCIDENT = ROOT / "examples" / "incident-0412.jsonl"
 

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_twin
-from tests.test_cli import ROOT, twin
+from tests.cli_helpers import ROOT, run_twin, run_twin_process
 
 TS = "2026-03-14T02:00:00Z"
 SCENARIO = [
@@ -197,8 +196,8 @@ def test_piped_tables_never_cut_a_number_short() -> None:
     # A real process with its stdout on a pipe and a narrow COLUMNS.
     incident = ROOT / "examples" / "incident-0412.jsonl"
     narrow = {"COLUMNS": "50"}
-    state = twin("state", incident, "--at", "238", env=narrow)
-    diff = twin("diff", incident, "230", "240", env=narrow)
+    state = run_twin_process("state", incident, "--at", "238", env=narrow)
+    diff = run_twin_process("diff", incident, "230", "240", env=narrow)
     assert state.code == 0 and diff.code == 0
     for output in (state.out, diff.out):
         assert "…" not in output

@@ -18,12 +18,12 @@ from twin import events as ev
 from twin.event_files import NewEvent
 
 IMPORTER = """
-import sys, time, pathlib
+import sys
 from journal import Journal
-path, file, go = sys.argv[1:4]
+path, file = sys.argv[1:3]
 with Journal.open(path) as j:
-    while not pathlib.Path(go).exists():
-        time.sleep(0.002)
+    print("ready", flush=True)
+    sys.stdin.readline()  # the go signal
     result = j.import_file(file)
 print(result.first_seq, result.last_seq, result.appended, flush=True)
 """
@@ -59,9 +59,13 @@ def load_file(path: Path, count: int, tag: str) -> Path:
     return path
 
 
-def python(code: str, *args: str, stdout: Any = subprocess.PIPE) -> subprocess.Popen[str]:
+def python(code: str, *args: str, stdin: Any = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=stdout, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -70,10 +74,14 @@ def test_two_processes_importing_at_once_lose_nothing(tmp_path: Path) -> None:
     with Journal.create(path) as j:
         j.append(topology())
     files = [load_file(tmp_path / f"{tag}.jsonl", 2000, tag) for tag in ("a", "b")]
-    go = tmp_path / "go"
-    procs = [python(IMPORTER, str(path), str(f), str(go)) for f in files]
-    time.sleep(0.5)  # both are up, connected and waiting
-    go.touch()
+    procs = [python(IMPORTER, str(path), str(f), stdin=subprocess.PIPE) for f in files]
+    for proc in procs:  # both are up, connected and waiting
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n", proc.communicate()[1]
+    for proc in procs:  # go: both import at once
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outputs = [p.communicate(timeout=60) for p in procs]
     for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,27 +43,13 @@ def on_journal(tmp_path: Path, incident_db: Path, plan: str) -> tuple[Path, Path
 # -- the bundled plans ----------------------------------------------------------------------------
 
 
-def test_the_bundled_passing_plan_through_the_real_command() -> None:
-    env = {**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1", "COLUMNS": "140"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "twin",
-            "plan",
-            "check",
-            "examples/plans/add-members-before-peak.toml",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,  # as from a fresh clone: the plan names its base relative to itself
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "✔ PLAN HOLDS: 5 expectations" in done.stdout
-    assert "sales peak" in done.stdout
-    assert done.stderr == ""
+def test_the_bundled_passing_plan_through_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # as from a fresh clone: the plan names its base relative to itself
+    done = run_twin("plan", "check", "examples/plans/add-members-before-peak.toml")
+    assert done.code == 0, done.err
+    assert "✔ PLAN HOLDS: 5 expectations" in done.out
+    assert "sales peak" in done.out
+    assert done.err == ""
 
 
 @pytest.mark.parametrize(

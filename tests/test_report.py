@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_twin
-from tests.test_cli import ROOT
+from tests.cli_helpers import ROOT, run_twin
 
 INCIDENT = ROOT / "examples" / "incident-0412.jsonl"
 PLOT_NAMES = ("findings", "cpu", "failover", "sync", "capacity")

@@ -320,7 +320,7 @@ def test_cursor_model() -> None:
 
 
 def test_tui_command_refuses_bad_input(journal: Path) -> None:
-    from tests.test_cli import twin
+    from tests.cli_helpers import run_twin as twin
 
     out_of_range = twin("tui", journal, "--at", "99")
     assert out_of_range.code == 2
@@ -342,10 +342,9 @@ def test_a_plugin_failing_in_strict_mode_ends_the_tui_with_one_line(journal: Pat
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            for _ in range(20):
-                await pilot.pause(0.05)
-                if app.return_code is not None:
-                    break
+            await app.workers.wait_for_complete()
+            while app.return_code is None:  # the worker's failure arrives as a message
+                await pilot.pause()
 
-    asyncio.run(main())
+    asyncio.run(asyncio.wait_for(main(), timeout=60))
     assert app.return_code == 3

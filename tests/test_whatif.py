@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import run_twin
-from tests.test_cli import ROOT
+from tests.cli_helpers import ROOT, run_twin
 
 INCIDENT = ROOT / "examples" / "incident-0412.jsonl"
 PEERS = {f"member:1_0{n}" for n in (1, 2, 4, 5, 6)}

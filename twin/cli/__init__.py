@@ -7,14 +7,16 @@ error in strict mode.
 
 from __future__ import annotations
 
+import functools
 import io
 import sqlite3
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
-from journal.failures import translate
 from twin import __version__
 from twin.cli import (
     bisect_cmd,
@@ -66,8 +68,53 @@ class TwinGroup(click.Group):
         known = [n for n in self.ORDER if n in names]
         return known + sorted(n for n in names if n not in self.ORDER)
 
+    _own_commands: dict[str, click.Command] | None = None
 
-@click.group(cls=TwinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Load the plugins, parse ARGS and run the command, as the ``twin`` script does.
+
+        Plugins are loaded first, with the ``--plugins-dir``/``--disable-plugin``
+        given before the command, because they may add commands. In standalone
+        mode (the default; what click's ``CliRunner`` uses) every error a user
+        can cause is printed as one line and becomes the exit code
+        (:func:`exit_code_of`), and this exits with it. With
+        ``standalone_mode=False`` the exceptions propagate instead.
+        """
+        argv = list(sys.argv[1:] if args is None else args)
+        given = extra.pop("obj", None)
+        invoke = functools.partial(
+            super().main, argv, prog_name or "twin", complete_var, standalone_mode=False, **extra
+        )
+
+        def run() -> Any:
+            settings = given if isinstance(given, Settings) else _global_options(argv)
+            self._add_plugin_commands(settings)
+            return invoke(obj=settings)
+
+        if not standalone_mode:
+            return run()
+        sys.exit(exit_code_of(run))
+
+    def _add_plugin_commands(self, settings: Settings) -> None:
+        """This run's plugin commands over the built-in ones (none kept from an earlier run)."""
+        if self._own_commands is None:
+            self._own_commands = dict(self.commands)
+        else:
+            self.commands = dict(self._own_commands)
+        try:
+            settings.manager.add_commands(self)
+        except PluginError as exc:
+            err().print(f"twin: {shown(exc)}")
+
+
+@click.group("twin", cls=TwinGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="twin")
 @click.option(
     "--plugins-dir",
@@ -103,7 +150,7 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     """
     given = Settings(plugins_dir=plugins_dir, disabled=disabled)
     loaded = ctx.obj
-    # main() already loaded the plugins with these options (to add their commands).
+    # TwinGroup.main already loaded the plugins with these options (to add their commands).
     if isinstance(loaded, Settings) and (loaded.plugins_dir, loaded.disabled) == (
         plugins_dir,
         disabled,
@@ -150,13 +197,6 @@ def _global_options(argv: list[str]) -> Settings:
     return Settings(plugins_dir=plugins_dir, disabled=tuple(disabled))
 
 
-def _add_plugin_commands(settings: Settings) -> None:
-    try:
-        settings.manager.add_commands(cli)
-    except PluginError as exc:
-        err().print(f"twin: {shown(exc)}")
-
-
 def _show_click_error(exc: click.ClickException) -> None:
     """click's own message (usage errors echo what was typed), made terminal-safe."""
     buffer = io.StringIO()
@@ -164,46 +204,54 @@ def _show_click_error(exc: click.ClickException) -> None:
     click.echo(safe_text(buffer.getvalue().rstrip("\n"), keep_newlines=True), err=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``twin`` console script."""
-    args = sys.argv[1:] if argv is None else argv
+def exit_code_of(run: Callable[[], object]) -> int:
+    """Run a command; every error a user can cause becomes one line and an exit code.
+
+    This is the one mapping from exceptions to exit codes (contract §4). It
+    prints what the user sees (on stderr) and returns the code; anything it
+    does not know escapes as a traceback (a bug, exit 1 from Python).
+    """
     try:
-        settings = _global_options(args)
-        _add_plugin_commands(settings)
-        code = cli.main(args=args, prog_name="twin", standalone_mode=False, obj=settings)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        code = run()
+        return code if isinstance(code, int) else 0
     except click.exceptions.Abort:
         err().print("twin: aborted")
-        sys.exit(130)
+        return 130
     except click.UsageError as exc:
         if is_help_request(exc):
             _show_click_error(exc)
         else:
             click.echo(f"twin: error: {safe_text(usage_line(exc))}", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         _show_click_error(exc)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except TwinInputError as exc:
         click.echo(f"twin: error: {exc.one_line()}", err=True)
-        sys.exit(2)
+        return 2
     except (ConflictError, JournalLockedError) as exc:
         click.echo(f"twin: {safe_text(exc)}", err=True)
-        sys.exit(1)
+        return 1
     except sqlite3.Error as exc:  # a damaged or vanished journal, met while reading
+        from journal.failures import translate  # the journal loads only when a command needs it
+
         click.echo(f"twin: error: {translate(exc, None)}", err=True)
-        sys.exit(2)
+        return 2
     except CheckFailed as exc:
         if str(exc):
             click.echo(f"twin: {safe_text(exc)}", err=True)
-        sys.exit(1)
+        return 1
     except PluginError as exc:
         click.echo(f"twin: plugin error: {safe_text(exc)}", err=True)
-        sys.exit(3)
+        return 3
     except BrokenPipeError:
         sys.stderr.close()
-        sys.exit(0)
+        return 0
     except KeyboardInterrupt:
         click.echo("twin: interrupted", err=True)
-        sys.exit(130)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``twin`` console script."""
+    cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="twin")

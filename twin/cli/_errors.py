@@ -3,8 +3,9 @@
 click prints a three-line block (usage, "Try … --help", then the error) for a
 bad option value. The twin's errors are one line each, so a usage error is
 rewritten as ``twin: error: --at: 'abc' is not a valid integer (see 'twin
-state --help')`` with exit code 2. Whatever maps errors to exit codes (today
-:func:`twin.cli.main`) calls :func:`usage_line`; nothing else formats them.
+state --help')`` with exit code 2. Whatever maps errors to exit codes (that is
+:func:`twin.cli.exit_code_of`, run by the click group itself) calls
+:func:`usage_line`; nothing else formats them.
 """
 
 from __future__ import annotations
