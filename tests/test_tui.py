@@ -1,72 +1,42 @@
-"""The TUI in-process (Textual Pilot): one cursor that every pane follows, keys, layouts."""
+"""The TUI in-process (Textual Pilot): one cursor every pane follows, and each user journey."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, TabbedContent, Tabs
+from textual.widgets import Input, TabbedContent, Tabs
 
+from tests.tui_helpers import (
+    CPU_PEAK,
+    MEMBER_FAILED,
+    MEMBER_RECOVERED,
+    run,
+    screen_text,
+    settle,
+    write_fixture,
+)
 from tui.app import TwinApp
-from tui.cursor import TimelineCursor
-from tui.screens.command_line import CommandLine
+from tui.screens.command_line import CommandLine, FilterLine
+from tui.screens.diff import DiffScreen
 from tui.screens.help import HelpScreen
 from tui.timeline_data import TimelineData
-from tui.widgets.events_table import EventsTable
+from tui.widgets.events_list import EventsList
+from tui.widgets.findings_table import FindingsTable
+from tui.widgets.metrics_pane import MetricTiles
 from tui.widgets.status_line import StatusLine
 from tui.widgets.topology_tree import TopologyTree
 from twin.cli.demo import bundled_incident
 
-Scenario = Callable[[TwinApp, Pilot[None]], Awaitable[None]]
-
-
-def fixture_rows() -> list[dict[str, Any]]:
-    """30 events: topology, loads, a member failure and back, a CPU peak."""
-    rows: list[dict[str, Any]] = [
-        {"ts": "2026-03-14T01:00:00Z", "type": "site_added", "site": 1, "name": "DC North"},
-        {"type": "orchestrator_added", "orchestrator": "mho-1a", "site": 1},
-        {"type": "orchestrator_added", "orchestrator": "mho-1b", "site": 1},
-        {"type": "group_created", "group": 1},
-        *({"type": "member_added", "member": f"1_0{n}", "group": 1, "site": 1} for n in (1, 2, 3)),
-        {"type": "link_added", "link": "sync-1", "a": "mho-1a", "b": "mho-1b", "kind": "sync"},
-    ]
-    cpu = [30, 35, 40, 45, 50, 55, 60, 50, 45, 40, 92, 95, 60, 40, 35, 30, 30, 25, 25, 20]
-    for i, value in enumerate(cpu):
-        minute = 10 + i
-        rows.append(
-            {
-                "ts": f"2026-03-14T02:{minute:02d}:00Z",
-                "type": "load_changed",
-                "group": 1,
-                "cpu_pct": value,
-                "connections": 1_000_000 + 10_000 * i,
-            }
-        )
-        if i == 6:
-            rows.append(
-                {"ts": f"2026-03-14T02:{minute:02d}:30Z", "type": "member_failed", "member": "1_03"}
-            )
-        if i == 14:
-            rows.append(
-                {
-                    "ts": f"2026-03-14T02:{minute:02d}:30Z",
-                    "type": "member_recovered",
-                    "member": "1_03",
-                }
-            )
-    assert len(rows) == 30
-    return rows
-
-
-def write_fixture(path: Path) -> Path:
-    """Write the 30-event fixture to ``path``."""
-    path.write_text("".join(json.dumps(r) + "\n" for r in fixture_rows()), encoding="utf-8")
-    return path
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -74,249 +44,426 @@ def journal(tmp_path: Path) -> Path:
     return write_fixture(tmp_path / "small.jsonl")
 
 
-async def settle(app: TwinApp, pilot: Pilot[None]) -> None:
-    """Wait for the loader and the detail worker, then for the screen."""
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def run(
-    path: Path, scenario: Scenario, *, at: int | None = None, size: tuple[int, int] = (120, 40)
-) -> TwinApp:
-    """Run ``scenario`` against a TUI on ``path``; return the app afterwards."""
-    app = TwinApp(TimelineData.open(path), at=at)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await settle(app, pilot)
-            await scenario(app, pilot)
-
-    asyncio.run(main())
-    return app
-
-
 def status(app: TwinApp) -> str:
     return str(app.timeline.query_one(StatusLine).content)
 
 
-def events_seq(app: TwinApp) -> int:
-    table = app.timeline.query_one(EventsTable)
-    return table.seq_at(table.cursor_row)
+def list_lines(app: TwinApp) -> list[str]:
+    """The Events list as drawn (header first)."""
+    return app.timeline.query_one(EventsList).render().plain.split("\n")
 
 
-def test_opens_at_the_last_event_and_steps(journal: Path) -> None:
+def cursor_line(app: TwinApp) -> tuple[int, str]:
+    """(line number, text) of the list's cursor row."""
+    for number, line in enumerate(list_lines(app)):
+        if line.startswith("▶"):
+            return number, line
+    raise AssertionError("no cursor row in the list")
+
+
+async def press(app: TwinApp, pilot: Pilot[None], *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(app, pilot)
+
+
+async def goto(app: TwinApp, pilot: Pilot[None], seq: int, *then: str) -> None:
+    """``:seq`` enter, then ``then``."""
+    await pilot.press("colon")
+    await pilot.pause()
+    await press(app, pilot, *str(seq), "enter", *then)
+
+
+def test_steps_first_last_home_end_and_a_centred_cursor(journal: Path) -> None:
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
         assert (app.cursor.seq, app.cursor.total) == (30, 30)
         assert "#30/30" in status(app)
-        await pilot.press("g", *["right_square_bracket"] * 3)
-        await settle(app, pilot)
-        assert app.cursor.seq == 4
-        assert "#4/30" in status(app)
-        assert events_seq(app) == 4
-        await pilot.press("G", "left_square_bracket")
-        await settle(app, pilot)
-        assert app.cursor.seq == 29 == events_seq(app)
-        assert not app.computing
+        await press(app, pilot, "g", *["right_square_bracket"] * 3)
+        assert app.cursor.seq == 4 and "#4/30" in status(app)
+        assert cursor_line(app)[1].split()[:2] == ["▶", "4"]
+        middle = cursor_line(app)[0]
+        await goto(app, pilot, 20)
+        assert cursor_line(app)[0] == middle  # the cursor row stays put; the list moves
+        await press(app, pilot, "end")
+        assert app.cursor.seq == 30 and cursor_line(app)[0] == middle
+        await press(app, pilot, "home")
+        assert app.cursor.seq == 1 and cursor_line(app)[0] == middle
+        assert "start of journal" in list_lines(app)[middle - 1]
+        # the future is dimmed, the past is not
+        text = app.timeline.query_one(EventsList).render()
+        lines = text.split("\n")
+        console = Console()
+        after = lines[middle + 1]
+        before_row = lines[middle + 3]
+        assert after.get_style_at_offset(console, 2).dim
+        assert before_row.get_style_at_offset(console, 2).dim
+        await goto(app, pilot, 10)
+        lines = app.timeline.query_one(EventsList).render().split("\n")
+        assert not lines[middle - 1].get_style_at_offset(console, 2).dim
+        await press(app, pilot, "G", "left_square_bracket", "down", "down", "up")
+        assert app.cursor.seq == 29  # ↓ stops at the end; ↑ moves back one
 
-    run(journal, scenario)
+    run(journal, scenario, size=(100, 30))
 
 
-def test_three_steps_from_the_start(journal: Path) -> None:
+def test_three_steps_from_before_the_first_event(journal: Path) -> None:
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        assert app.cursor.seq == 0
-        assert "#0/30" in status(app)
-        await pilot.press(*["right_square_bracket"] * 3)
-        await settle(app, pilot)
-        assert app.cursor.seq == 3 == events_seq(app)
-        assert "#3/30" in status(app)
+        assert app.cursor.seq == 0 and "#0/30" in status(app)
+        await press(app, pilot, *["right_square_bracket"] * 3)
+        assert app.cursor.seq == 3 and "#3/30" in status(app)
 
     run(journal, scenario, at=0)
 
 
-def test_change_keys_land_on_change_events(journal: Path) -> None:
+def test_change_keys_and_the_fault_mark(journal: Path) -> None:
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        rows = app.data.rows
-        raising = [r.seq for r in rows if r.raised or r.cleared]
-        assert raising, "the fixture raises findings"
-        await pilot.press("g")
-        await settle(app, pilot)
-        # The first later event that raised or cleared a finding or changed topology,
-        # worked out here from the rows' flags, not by the navigation under test.
-        expected = min(r.seq for r in rows if r.seq > 1 and (r.raised or r.cleared or r.topology))
-        await pilot.press("right_curly_bracket")
-        await settle(app, pilot)
-        assert app.cursor.seq == expected == events_seq(app)
-        # from just before the first finding, } lands on it
-        await pilot.press("colon", *str(raising[0] - 1), "enter")
-        await settle(app, pilot)
-        assert not any(r.topology for r in rows[raising[0] - 1 : raising[0] - 1])
-        target = app.data.next_change(app.cursor.seq, 1)
-        await pilot.press("right_curly_bracket")
-        await settle(app, pilot)
-        assert app.cursor.seq == target
-        assert rows[target - 1].is_change
-        await pilot.press("left_curly_bracket")
-        await settle(app, pilot)
-        previous = max(
-            r.seq for r in rows if r.seq < target and (r.raised or r.cleared or r.topology)
-        )
-        assert app.cursor.seq == previous
+        await goto(app, pilot, MEMBER_FAILED - 1)
+        await press(app, pilot, "right_curly_bracket")
+        # the next change after #15 is the member failure: it carries its own mark (↓)
+        assert app.cursor.seq == MEMBER_FAILED
+        assert "member_failed" in cursor_line(app)[1] and "↓" in cursor_line(app)[1]
+        await goto(app, pilot, MEMBER_RECOVERED)
+        assert "↑" in cursor_line(app)[1]  # back up: its own mark too
+        await press(app, pilot, "left_curly_bracket")
+        assert app.cursor.seq < MEMBER_RECOVERED
+        flags = app.data.index.flag(app.cursor.seq)
+        assert flags is not None and flags & 0x1F
+        # > and < walk events of the same type; e and E events on the same subject
+        await goto(app, pilot, MEMBER_FAILED, "greater_than_sign")
+        assert app.cursor.seq == MEMBER_FAILED  # no later member_failed: stays
+        await goto(app, pilot, 10, "greater_than_sign")
+        assert app.cursor.seq == 11  # the next load_changed
+        await goto(app, pilot, MEMBER_FAILED, "e")
+        assert app.cursor.seq == MEMBER_RECOVERED  # the next event on member 1_03
 
     run(journal, scenario)
 
 
-def test_command_line_goes_to_an_event_and_reports_errors(journal: Path) -> None:
+def test_command_line_goes_to_events_times_and_reports_errors(journal: Path) -> None:
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
         await pilot.press("colon")
         await pilot.pause()
         assert isinstance(app.screen, CommandLine)
-        await pilot.press("1", "2", "enter")
-        await settle(app, pilot)
+        await press(app, pilot, "1", "2", "enter")
         assert not isinstance(app.screen, CommandLine)
-        assert app.cursor.seq == 12 == events_seq(app)
-        assert "#12/30" in status(app)
+        assert app.cursor.seq == 12 and "#12/30" in status(app)
+        # a time of day: the last event at or before it (02:15:30 → the 02:15 sample, #14)
+        await pilot.press("colon")
+        await pilot.pause()
+        await press(app, pilot, *"@02:15:30", "enter")
+        assert app.cursor.seq == 14
+        await pilot.press("colon")
+        await pilot.pause()
+        await press(app, pilot, *"+3m", "enter")
+        assert app.cursor.seq == 18  # the 02:18 sample
         # a bad command stays open with a one-line error, and ] is typed, not stepped
         await pilot.press("colon", "right_square_bracket", "9", "9", "enter")
         await pilot.pause()
         assert isinstance(app.screen, CommandLine)
         field = app.screen.query_one(Input)
-        assert field.value == ":]99"
-        assert field.has_class("-error")
-        assert app.cursor.seq == 12
-        await pilot.press("escape")
+        assert field.value == ":]99" and field.has_class("-error")
+        assert app.cursor.seq == 18
+        await pilot.press("escape", "colon", "9", "9", "enter")
         await pilot.pause()
-        await pilot.press("colon", "9", "9", "enter")
-        await pilot.pause()
-        assert isinstance(app.screen, CommandLine)
-        assert "no event 99" in str(app.screen.query_one("#command-error").render())
-        await pilot.press("escape", "minus")
-        await settle(app, pilot)
-        assert app.cursor.seq == 30  # back to where :12 came from
+        assert "no event 99" in str(app.screen.query_one("#prompt-error").render())
+        await press(app, pilot, "escape", "minus")
+        assert app.cursor.seq == 14  # back to where :+3m came from
+        await press(app, pilot, "left_parenthesis", "left_parenthesis")
+        assert app.cursor.seq == 12  # walking the jumps back: 18, then 12
+        await press(app, pilot, "right_parenthesis")
+        assert app.cursor.seq == 18
 
     run(journal, scenario)
 
 
-def test_events_table_moves_the_cursor_without_drift(journal: Path) -> None:
+def test_filter_n_and_escape(journal: Path) -> None:
+    from twin.plugin_manager import TwinPluginManager
+    from twin.replay import Replay
+    from twin.sources import open_source
+
+    # the events that raised an error finding, straight from the engine's frames
+    manager = TwinPluginManager().load()
+    with open_source(journal, manager) as src:
+        replay = Replay(src.journal, manager, manager.profile(), snapshot_every=0)
+        raised_error = [
+            f.seq for f in replay.frames() if any(a.finding.severity.rank == 2 for a in f.raised)
+        ]
+
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        table = app.timeline.query_one(EventsTable)
-        assert app.focused is table
-        await pilot.press("g", "down", "down")
-        await settle(app, pilot)
-        assert app.cursor.seq == 3 == events_seq(app)
-        await pilot.press("right_square_bracket", "down", "up", "up", "up")
-        await settle(app, pilot)
-        assert app.cursor.seq == 2 == events_seq(app)
-        await pilot.press(*["right_square_bracket"] * 10, "down")
-        await settle(app, pilot)
-        assert app.cursor.seq == 13 == events_seq(app)
+        await press(app, pilot, "g", "slash")
+        assert isinstance(app.screen, FilterLine)
+        await press(app, pilot, *"type:member subject:1_03", "enter")
+        assert not isinstance(app.screen, FilterLine)
+        # by hand from the fixture: 1_03 is added (#7), fails and recovers
+        assert list(app.filter_matches or []) == [7, MEMBER_FAILED, MEMBER_RECOVERED]
+        assert "/type:member subject:1_03 (3)" in status(app)
+        shown = [line.lstrip("▶ ").split()[0] for line in list_lines(app)[1:] if line.strip()]
+        assert [s for s in shown if s.isdigit()] == ["1", "7", "16", "25"]  # matches + cursor
+        await press(app, pilot, "n")
+        assert app.cursor.seq == 7
+        await press(app, pilot, "n", "n")
+        assert app.cursor.seq == MEMBER_RECOVERED
+        await press(app, pilot, "N")
+        assert app.cursor.seq == MEMBER_FAILED
+        await press(app, pilot, "down")  # the list walks the matches
+        assert app.cursor.seq == MEMBER_RECOVERED
+        # severity of what the event raised, and words in the event's text
+        await press(app, pilot, "slash", "ctrl+u", *"sev>=error", "enter")
+        assert list(app.filter_matches or []) == raised_error
+        assert CPU_PEAK[0] in raised_error
+        await press(app, pilot, "slash", "ctrl+u", *"DC North", "enter")
+        assert list(app.filter_matches or []) == [1]
+        await pilot.press("slash", "ctrl+u", *"sev>=bad", "enter")
+        await pilot.pause()
+        assert "severity is one of" in str(app.screen.query_one("#prompt-error").render())
+        await press(app, pilot, "escape", "escape")
+        assert app.filter_text is None and "/" not in status(app).split("#")[0]
 
     run(journal, scenario)
 
 
-def test_help_opens_and_closes(journal: Path) -> None:
+def test_why_jumps_from_a_finding_and_from_a_metric(journal: Path) -> None:
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        await goto(app, pilot, MEMBER_FAILED + 2, "4")
+        table = app.timeline.query_one(FindingsTable)
+        assert app.focused is table
+        chosen = table.selected()
+        assert chosen is not None
+        await press(app, pilot, "enter")
+        assert app.cursor.seq == chosen.since
+        assert chosen.finding.rule in [
+            a.finding.rule for a in (app.detail.raised if app.detail else ())
+        ]
+        # a metric: the last event that changed it (capacity changes at every load sample)
+        await goto(app, pilot, 29, "3")
+        tiles = app.timeline.query_one(MetricTiles)
+        assert app.focused is tiles
+        await press(app, pilot, "w")
+        assert app.cursor.seq == 29  # #29 itself changed capacity (a new sample)
+        tiles.selected = 0  # members.active: changed at the recovery, not since
+        await press(app, pilot, "w")
+        assert app.cursor.seq == MEMBER_RECOVERED
+
+    run(journal, scenario)
+
+
+def test_marks_and_the_diff_screen_match_twin_diff(journal: Path) -> None:
+    from tests.test_cli import twin
+
+    expected = json.loads(twin("diff", journal, "10", "20", "--format", "json").out)
+
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        await goto(app, pilot, 10, "m")
+        await goto(app, pilot, 20, "m")
+        assert app.cursor.marks == {"A": 10, "B": 20}
+        assert "A:#10 B:#20" in status(app)
+        await pilot.press("d")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DiffScreen) and app.screen.result is not None:
+                break
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        assert screen.result == expected
+        text = screen_text(app)
+        assert "DIFF  #10 → #20" in text and "member_failed ×1" in text
+        # enter on the first topology row (1_03 went DOWN) jumps to the failure
+        await press(app, pilot, "enter")
+        assert not isinstance(app.screen, DiffScreen)
+        assert app.cursor.seq == MEMBER_FAILED
+
+    run(journal, scenario)
+
+
+def test_panes_follow_the_cursor_and_enter_shows_the_whole_event(journal: Path) -> None:
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        await goto(app, pilot, MEMBER_FAILED)
+        tree = app.timeline.query_one(TopologyTree)
+        labels = [str(node.label) for node in tree.root.children[1].children]
+        assert any(label.startswith("✖ 1_03") for label in labels)
+        changes = str(app.timeline.query_one("#detail-changes").render())
+        assert "member:1_03 state UP → DOWN" in changes
+        await press(app, pilot, "1", "enter")
+        tabbed = app.timeline.query_one("#pane-detail TabbedContent", TabbedContent)
+        assert tabbed.active == "tab-event"
+        event = str(app.timeline.query_one("#detail-event").render())
+        assert "member_failed" in event and "1_03" in event
+        await press(app, pilot, "right")
+        assert tabbed.active == "tab-changes"
+        assert app.focused is tabbed.query_one(Tabs)
+
+    run(journal, scenario, size=(80, 24))
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        ((80, 24), {"pane-events"}),
+        ((100, 30), {"pane-events", "pane-topology", "pane-findings", "pane-detail"}),
+        ((120, 40), {"pane-events", "pane-topology", "pane-findings", "pane-detail"}),
+        (
+            (160, 48),
+            {"pane-events", "pane-topology", "pane-metrics", "pane-findings", "pane-detail"},
+        ),
+    ],
+)
+def test_layouts_from_80x24_up(journal: Path, size: tuple[int, int], shown: set[str]) -> None:
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        screen = app.timeline
+        visible = {
+            p.id for p in screen.query(".pane") if p.display and p.region.width and p.region.height
+        }
+        assert visible == shown
+        text = screen_text(app)
+        bottom = text.splitlines()[-1]
+        assert "quit" in bottom and "help" in bottom
+        assert "1 Events" in text
+        for pane in screen.query(".pane"):
+            if pane.id in visible:
+                assert pane.region.width >= 30, pane.id  # nothing collapses to a sliver
+        if size[0] < 100:
+            assert "2 Topology" in text  # the pane bar names the hidden panes
+            await press(app, pilot, "3")
+            assert screen.query_one("#pane-metrics").display
+            assert not screen.query_one("#pane-events").region.width
+        elif size[0] < 140:
+            await press(app, pilot, "3")
+            assert screen.query_one("#pane-metrics").region.width >= 30
+            assert not screen.query_one("#pane-topology").region.width
+
+    run(journal, scenario, size=size)
+
+
+def test_resizing_switches_layouts(journal: Path) -> None:
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        screen = app.timeline
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert screen.has_class("-narrow")
+        await press(app, pilot, "2")
+        assert app.focused is screen.query_one(TopologyTree)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert screen.has_class("-wide")
+        assert screen.query_one("#pane-metrics").region.width > 0
+
+    run(journal, scenario)
+
+
+def test_help_palette_and_screenshot(
+    journal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-text").render())
-        for line in ("]  Step", "[  Step back", "}  Next change", "{  Prev change", "q  Quit"):
+        for line in ("]  Step one event", "/  Filter the events", "q  Quit"):
             assert line in text
-        assert "[/]" not in text
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
+        # the palette: an event by number
+        await pilot.press("ctrl+p", *"#12")
+        await pilot.pause(0.5)
+        await press(app, pilot, "enter")
+        assert app.cursor.seq == 12
+        # Screenshot saves into the current directory and says where
+        await pilot.press("ctrl+p", *"screenshot")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if list(tmp_path.glob("*.svg")):
+                break
+        saved = list(tmp_path.glob("*.svg"))
+        assert len(saved) == 1
+        await pilot.pause(0.2)
+        assert any(str(saved[0]) in n.message for n in app._notifications)
 
     run(journal, scenario)
 
 
-def test_panes_follow_the_cursor(journal: Path) -> None:
+def test_quit_is_immediate_while_the_index_is_still_computing(tmp_path: Path) -> None:
+    # a journal long enough that evaluating it takes far longer than the limit below
+    rows = [
+        json.loads(line) for line in write_fixture(tmp_path / "f.jsonl").read_text().splitlines()
+    ]
+    more = [
+        {"ts": f"2026-03-14T03:{i // 60 % 60:02d}:{i % 60:02d}Z", "type": "load_changed",
+         "group": 1, "cpu_pct": 30 + i % 40, "connections": 1_000_000 + i}
+        for i in range(6000)
+    ]  # fmt: skip
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*rows, *more]), encoding="utf-8")
+    app = TwinApp(TimelineData.open(path))
+    took: list[float] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.3)
+            assert app.data.index.evaluated < app.cursor.total
+            start = time.monotonic()
+            await pilot.press("q")
+            await pilot.pause()
+            took.append(time.monotonic() - start)
+
+    start = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - start < 10
+    assert took and took[0] < 2.0
+    assert app.return_code == 0
+
+
+def test_the_demo_opens_where_the_story_starts() -> None:
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        await pilot.press("colon", "1", "6", "enter")
-        await settle(app, pilot)
-        tree = app.timeline.query_one(TopologyTree)
-        labels = [str(node.label) for node in tree.root.children[1].children]
-        assert any(label.startswith("✖ 1_03") for label in labels)
-        findings = app.timeline.query_one("#pane-findings", DataTable)
-        assert findings.row_count == len(app.data.rows[15].findings)
-        changes = str(app.timeline.query_one("#detail-changes").render())
-        assert "member:1_03 state UP → DOWN" in changes
+        # examples/README.md: 02:05, 1_03 runs hot (the first convergence.cpu-overload)
+        assert app.cursor.seq == 214
+        assert any("#214" in n.message for n in app._notifications)
+        assert "02:05:20" in status(app)
+        await press(app, pilot, "right_curly_bracket")
+        assert app.cursor.seq == 225  # the sync link fails
+        assert "↓" in cursor_line(app)[1]
 
-    run(journal, scenario)
+    run(bundled_incident(), scenario, at="story")
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
-def test_detail_pane_tabs_reach_changes_and_raw(journal: Path, size: tuple[int, int]) -> None:
+def test_live_mode_picks_up_events_another_process_appends(tmp_path: Path) -> None:
+    from tests.test_cli import twin
+
+    journal = tmp_path / "live.db"
+    assert twin("init", journal).code == 0
+    assert twin("import", journal, write_fixture(tmp_path / "f.jsonl")).code == 0
+
     async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        await pilot.press("5")
-        await pilot.pause()
-        tabbed = app.timeline.query_one("#pane-detail TabbedContent", TabbedContent)
-        assert app.focused is tabbed.query_one(Tabs)
-        await pilot.press("right")
-        await pilot.pause()
-        assert tabbed.active == "tab-changes"
-        await pilot.press("right")
-        await pilot.pause()
-        assert tabbed.active == "tab-raw"
-        raw = str(app.timeline.query_one("#detail-raw").render())
-        assert '"seq": 16' in raw or '"seq":16' in raw
-
-    run(journal, scenario, at=16, size=size)
-
-
-def test_small_terminal_shows_one_pane_and_quits(journal: Path) -> None:
-    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        await pilot.resize_terminal(80, 24)
-        await pilot.pause()
-        screen = app.timeline
-        assert screen.has_class("-narrow")
-        assert screen.query_one("#pane-events").display
-        assert not screen.query_one("#pane-topology").display
-        await pilot.press("2")
-        await pilot.pause()
-        assert screen.query_one("#pane-topology").display
-        assert app.focused is screen.query_one(TopologyTree)
-        await pilot.press("right_square_bracket")
+        assert app.cursor.seq == 30 and "LIVE" in status(app)
+        env = {**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        cmd = [sys.executable, "-m", "twin", "append", str(journal), "note", "text=from elsewhere"]
+        subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT, timeout=120)
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if app.cursor.total == 31:
+                break
         await settle(app, pilot)
-        await pilot.press("q")
-        await pilot.pause()
-        assert app.return_code == 0
-
-    app = run(journal, scenario, at=10, size=(80, 24))
-    assert app.cursor.seq == 11
-    assert app.data.source.journal is not None
-
-
-def test_bundled_incident() -> None:
-    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
-        total = app.cursor.total
-        assert total == len(app.data.rows) > 400
-        assert f"#{total}/{total}" in status(app)
-        await pilot.press("g", "right_curly_bracket")
+        assert app.cursor.seq == 31  # following the end
+        assert "note" in cursor_line(app)[1]
+        # step back: no longer following; the next event is announced, not jumped to
+        await press(app, pilot, "left_square_bracket")
+        subprocess.run(
+            [*cmd[:-1], "text=and another"], check=True, capture_output=True, env=env, cwd=ROOT,
+            timeout=120,
+        )  # fmt: skip
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if app.cursor.total == 32:
+                break
         await settle(app, pilot)
-        seq = app.cursor.seq
-        assert app.data.rows[seq - 1].is_change
-        await pilot.press("colon", "1", "2", "0", "enter")
-        await settle(app, pilot)
-        assert app.cursor.seq == 120 == events_seq(app)
-        await pilot.press("G", "left_square_bracket")
-        await settle(app, pilot)
-        assert app.cursor.seq == total - 1
+        assert app.cursor.seq == 30
+        assert "▼ 1 new" in status(app)
+        await press(app, pilot, "L")
+        assert app.cursor.seq == 32 and "new" not in status(app)
 
-    run(bundled_incident(), scenario)
-
-
-def test_cursor_model() -> None:
-    cursor = TimelineCursor(10)
-    seen: list[int] = []
-    cursor.subscribe(lambda c: seen.append(c.seq))
-    assert cursor.seq == 10
-    assert cursor.move(3, jump=True)
-    assert cursor.step(-5) is True and cursor.seq == 1
-    assert not cursor.step(-1)
-    assert cursor.back() and cursor.seq == 10
-    assert cursor.back() and cursor.seq == 1
-    assert seen == [3, 1, 10, 1]
+    run(journal, scenario, follow=True)
 
 
 def test_tui_command_refuses_bad_input(journal: Path) -> None:
@@ -327,7 +474,8 @@ def test_tui_command_refuses_bad_input(journal: Path) -> None:
     assert "no event 99" in out_of_range.err and "--at" in out_of_range.err
     missing = twin("tui", journal.with_name("missing.jsonl"))
     assert missing.code == 2 and "no such file" in missing.err
-    assert "--no-tui" in twin("demo", "--help").out
+    follow_file = twin("tui", journal, "--follow")
+    assert follow_file.code == 2 and "--follow" in follow_file.err
 
 
 def test_a_plugin_failing_in_strict_mode_ends_the_tui_with_one_line(journal: Path) -> None:
@@ -342,9 +490,8 @@ def test_a_plugin_failing_in_strict_mode_ends_the_tui_with_one_line(journal: Pat
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.workers.wait_for_complete()
-            while app.return_code is None:  # the worker's failure arrives as a message
-                await pilot.pause()
+            while app.return_code is None:  # the thread's failure arrives as a message
+                await pilot.pause(0.05)
 
     asyncio.run(asyncio.wait_for(main(), timeout=60))
     assert app.return_code == 3

@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import threading
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from datetime import timedelta
+from pathlib import Path
 from typing import ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.background import (
+    DetailReady,
+    DiffReady,
+    Failed,
+    FilterJob,
+    FilterReady,
+    Indexer,
+    Progress,
+    Seeker,
+)
 from tui.cursor import TimelineCursor
+from tui.filtering import FilterError, parse
+from tui.palette import TimelineCommands
 from tui.screens.help import HelpScreen
 from tui.screens.timeline import TimelineScreen
-from tui.timeline_data import Detail, Row, TimelineData
+from tui.timeline_data import Detail, TimelineData
+from tui.widgets.status_line import Status
 from twin.engine import PluginError
 from twin.errors import TwinInputError
+
+#: Where to start: an event number, or one of these.
+START_LAST = "last"
+START_STORY = "story"  # the first bookmark, else the first error finding, else the last event
+TIME_JUMP = re.compile(r"^@(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+RELATIVE = re.compile(r"^([+-])(\d+)([smhd])$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Report(Message):
+    """A background thread's report (progress, a detail, a filter's matches, a failure)."""
+
+    def __init__(self, report: object) -> None:
+        super().__init__()
+        self.report = report
 
 
 class TwinApp(App[None]):
@@ -23,23 +58,45 @@ class TwinApp(App[None]):
 
     Args:
         data: the opened timeline (the app closes it when it ends).
-        at: the event to start at (default: the last).
+        at: where to start: an event number (0: before the first), ``"last"``
+            (the default) or ``"story"`` (the first bookmark of the file, else the
+            first error finding).
+        follow: live mode: read events another process appends, and follow the end.
     """
 
     CSS_PATH = "app.tcss"
     TITLE = "Maestro Twin"
+    COMMANDS = App.COMMANDS | {TimelineCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, data: TimelineData, *, at: int | None = None) -> None:
+    def __init__(
+        self, data: TimelineData, *, at: int | str | None = None, follow: bool = False
+    ) -> None:
         super().__init__()
         self.data = data
-        self.start_at = at
-        self.cursor = TimelineCursor(0)
+        self.start_at: int | str = START_LAST if at is None else at
+        self.follow_mode = follow
+        self.following = follow
+        self.cursor = TimelineCursor(data.head, 0)
+        self.detail: Detail | None = None
         self.computing = True
+        self.waiting = False
+        self.filter_text: str | None = None
+        self.filter_matches: array[int] | None = None
+        self.filter_pending = False
+        self.bookmark_seqs = frozenset(b.seq for b in data.bookmarks)
+        self.new_events = 0
+        self.mode = "LIVE" if follow else "REPLAY"
+        self.story_note: str | None = None
         self._started = False
+        self._waiting_for_story = False
+        self._progress = Progress(0, 0, data.head, False)
+        self._indexer: Indexer | None = None
+        self._seeker: Seeker | None = None
+        self._filter_job: FilterJob | None = None
 
     def get_default_screen(self) -> Screen[None]:
         """The Timeline screen."""
@@ -52,35 +109,120 @@ class TwinApp(App[None]):
         assert isinstance(screen, TimelineScreen)
         return screen
 
+    # -- starting and stopping --------------------------------------------------------------
+
     def begin(self) -> None:
-        """Start loading (once, when the Timeline screen is mounted)."""
+        """Start the threads and put the cursor at its start (once, when the screen mounts)."""
         if self._started:
             return
         self._started = True
         self.cursor.subscribe(self._moved)
-        self.load_rows()
+        self._indexer = Indexer(self.data, self._post, follow=self.follow_mode)
+        self._seeker = Seeker(self.data, self._post)
+        self._indexer.start()
+        self._seeker.start()
+        self.cursor.reset(self.data.head, self._start_seq())
+        if self.story_note:  # the demo: say where the story starts
+            self.notify(self.story_note, title="Where the story starts", timeout=12, markup=False)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def load_rows(self) -> list[Row]:
-        """Replay every event once, in a thread (the result arrives as a state change)."""
-        worker = get_current_worker()
-        return self.data.load(lambda: worker.is_cancelled)
+    def _start_seq(self) -> int:
+        head = self.data.head
+        if isinstance(self.start_at, int):
+            return self.start_at
+        if self.start_at == START_STORY:
+            if self.data.bookmarks:
+                mark = self.data.bookmarks[0]
+                self.story_note = f"#{mark.seq}: {mark.text}"
+                return min(mark.seq, head)
+            self._waiting_for_story = True  # the first error finding, once evaluated
+        return head
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A worker finished: show its result (never blocks a thread on the UI)."""
-        worker = event.worker
-        if event.state is WorkerState.ERROR:
-            self._failed(worker.error)
-            return
-        if event.state is not WorkerState.SUCCESS or worker.result is None:
-            return
-        if worker.group == "load":
-            self._loaded(worker.result)
-        elif worker.group == "detail":
-            self._detail_ready(worker.result)
+    def _post(self, report: object) -> None:
+        """From a thread: hand a report to the UI (thread-safe)."""
+        self.post_message(Report(report))
+
+    def on_mount(self) -> None:
+        """Let the UI thread take the interpreter often (see background.py)."""
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
+
+    def on_unmount(self) -> None:
+        """Stop the threads (never waited for) and close the journal."""
+        self.stop_threads()
+        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
+        self.data.close()
+
+    def stop_threads(self) -> None:
+        """Ask every background thread to end (they are not waited for here)."""
+        for job in self._jobs():
+            job.stop()
+
+    def _jobs(self) -> list[threading.Thread]:
+        from tui.screens.diff import DiffScreen
+
+        jobs = [j for j in (self._indexer, self._seeker, self._filter_job) if j is not None]
+        jobs += [s._job for s in self.screen_stack if isinstance(s, DiffScreen) and s._job]
+        return jobs
+
+    # -- reports from the threads -----------------------------------------------------------
+
+    def on_report(self, message: Report) -> None:
+        """Route a thread's report."""
+        report = message.report
+        if isinstance(report, Progress):
+            self._on_progress(report)
+        elif isinstance(report, DetailReady):
+            if report.seq == self.cursor.seq:
+                self.waiting = report.waiting
+                if report.waiting:
+                    return
+                self.detail = report.detail
+                self.computing = False
+                self.timeline.show_detail()
+        elif isinstance(report, FilterReady):
+            if self.filter_text is not None and report.spec.text == self.filter_text:
+                self.filter_matches = report.seqs  # type: ignore[assignment]
+                self.filter_pending = False
+                self.timeline.show_cursor()
+        elif isinstance(report, DiffReady):
+            from tui.screens.diff import DiffScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, DiffScreen) and (screen.a, screen.b) == (report.a, report.b):
+                    screen.show(report.result)
+        elif isinstance(report, Failed):
+            self._failed(report.error)
+
+    def _on_progress(self, progress: Progress) -> None:
+        self._progress = progress
+        if self.waiting and self._seeker is not None:
+            self._seeker.request(self.cursor.seq)  # the evaluation moved on: maybe near now
+        grown = self.data.refresh_head() if progress.head > self.data.head else 0
+        if grown:
+            self.cursor.grow(self.data.head)
+            if self.following:
+                self.cursor.move(self.data.head)
+            else:
+                self.new_events += grown
+                self.timeline.query_one("EventsList").seen_head = (  # type: ignore[attr-defined]
+                    self.data.head - self.new_events
+                )
+        if self._waiting_for_story:
+            first = self.data.first_error()
+            if first is not None:
+                self._waiting_for_story = False
+                if self.cursor.seq == self.data.head and not self.cursor.history:
+                    self.cursor.move(first, jump=True)
+                    self.notify(
+                        f"#{first}: the first error finding", title="Where the story starts"
+                    )
+            elif progress.done:
+                self._waiting_for_story = False
+        self.timeline.show_progress()
 
     def _failed(self, error: BaseException | None) -> None:
         """A journal the twin cannot replay, or a plugin failing in strict mode: one line, exit."""
+        self.stop_threads()
         if isinstance(error, TwinInputError):
             self.exit(return_code=2, message=f"twin: error: {error.one_line()}")
         elif isinstance(error, PluginError):
@@ -88,45 +230,140 @@ class TwinApp(App[None]):
         else:
             self.exit(return_code=3, message=f"twin: internal error: {error!r}")
 
-    def _loaded(self, rows: list[Row]) -> None:
-        self.timeline.load(rows)
-        self.cursor.reset(len(rows), self.start_at)
+    # -- the cursor ---------------------------------------------------------------------------
 
     def _moved(self, cursor: TimelineCursor) -> None:
-        self.computing = True
-        self.timeline.show_cursor(cursor.seq)
-        if cursor.seq:
-            self.fetch_detail(cursor.seq)
-        else:
-            self.computing = False
-            self.timeline.show_status()
+        if self.following and cursor.seq != cursor.total:
+            self.following = False  # stepping back stops following, like tail -f's reader
+        if cursor.seq == cursor.total and self.new_events:
+            self.new_events = 0
+            self.timeline.query_one("EventsList").seen_head = None  # type: ignore[attr-defined]
+        self.computing = bool(cursor.seq)
+        self.data.busy_until = time.monotonic() + 0.3
+        if self._seeker is not None and cursor.seq:
+            self._seeker.request(cursor.seq)
+        elif not cursor.seq:
+            self.detail = None
+            self.timeline.show_detail()
+        self.timeline.show_cursor()
 
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def fetch_detail(self, seq: int) -> Detail | None:
-        """Seek to ``seq`` for the topology and the changes, in a thread."""
-        if get_current_worker().is_cancelled or self.cursor.seq != seq:
-            return None
-        return self.data.detail(seq)
+    def status(self) -> Status:
+        """What the status line shows now."""
+        seq = self.cursor.seq
+        index = self.data.index
+        counts = index.counts(seq)
+        if counts is None and self.detail is not None and self.detail.seq == seq:
+            counts = self.detail.counts
+        progress = None
+        total = max(self.cursor.total, 1)
+        if index.scanned < self.cursor.total:
+            progress = f"scanning {100 * index.scanned // total}%"
+        elif index.evaluated < self.cursor.total:
+            progress = f"evaluating {100 * index.evaluated // total}%"
+        elif self.filter_pending:
+            progress = "filtering…"
+        if self.waiting and index.evaluated < seq:
+            progress = (
+                f"evaluating {100 * index.evaluated // total}% (the detail here waits for it)"
+            )
+        return Status(
+            mode=self.mode,
+            label=self.data.label,
+            branch=self.data.branch,
+            seq=seq,
+            total=self.cursor.total,
+            row=self.data.row(seq) if seq else None,
+            counts=counts,
+            marks=dict(self.cursor.marks),
+            filter=self.filter_text,
+            matches=None if self.filter_matches is None else len(self.filter_matches),
+            progress=progress,
+            computing=self.computing,
+            new_events=self.new_events,
+        )
 
-    def _detail_ready(self, detail: Detail) -> None:
-        if detail.seq != self.cursor.seq:
+    def toggle_follow(self) -> None:
+        """Follow the end (live mode), or stop."""
+        if not self.follow_mode:
+            self.notify("not a live session: open it with --follow", severity="warning")
             return
-        self.computing = False
-        self.timeline.show_detail(detail)
+        self.following = not self.following
+        if self.following:
+            self.cursor.move(self.cursor.total, jump=True)
+        self.notify("following the end" if self.following else "stopped following", timeout=2)
+        self.timeline.show_status()
+
+    # -- filter -------------------------------------------------------------------------------
+
+    def apply_filter(self, text: str) -> str | None:
+        """Filter the Events list by ``text`` ('' clears); return an error or None."""
+        text = text.strip()
+        if not text:
+            self.filter_text = None
+            self.filter_matches = None
+            self.filter_pending = False
+            self.timeline.show_cursor()
+            return None
+        try:
+            spec = parse(text)
+        except FilterError as exc:
+            return str(exc)
+        if self._filter_job is not None:
+            self._filter_job.stop()
+        self.filter_text = spec.text
+        self.filter_matches = None
+        self.filter_pending = True
+        self._filter_job = FilterJob(self.data, self._post, spec)
+        self._filter_job.start()
+        self.timeline.show_status()
+        return None
+
+    def next_match(self, direction: int) -> None:
+        """Go to the next (1) or previous (-1) event the filter matches."""
+        matches = self.filter_matches
+        if self.filter_text is None:
+            self.notify("no filter: / sets one", severity="warning", timeout=2)
+            return
+        if matches is None:
+            self.notify("still filtering…", timeout=2)
+            return
+        seq = self.cursor.seq
+        if direction > 0:
+            i = bisect_right(matches, seq)
+            target = matches[i] if i < len(matches) else None
+        else:
+            i = bisect_left(matches, seq)
+            target = matches[i - 1] if i > 0 else None
+        if target is None:
+            self.notify("no further match", severity="warning", timeout=2)
+        else:
+            self.cursor.move(int(target), jump=True)
+
+    # -- commands -----------------------------------------------------------------------------
 
     def run_command(self, text: str) -> str | None:
         """Run a ``:`` command; return an error message, or None when done."""
         command = text.strip()
+        low = command.lower()
         total = self.cursor.total
-        if command.lower() in ("q", "quit"):
+        if low in ("q", "quit"):
             self.exit()
             return None
-        if command.lower() == "first" or command == "g":
+        if low in ("first", "g"):
             self.cursor.move(1, jump=True)
             return None
-        if command.lower() == "last" or command == "G":
+        if low in ("last", "G"):
             self.cursor.move(total, jump=True)
             return None
+        if low in ("mark", "mark a", "mark b"):
+            self.timeline.action_mark()
+            return None
+        if low.startswith("diff"):
+            return self._diff_command(command[4:].split())
+        if low.startswith("bisect"):
+            return self.open_bisect(command[6:].strip() or None)
+        if low.startswith("filter ") or low.startswith("/"):
+            return self.apply_filter(command.split(" ", 1)[1] if " " in command else command[1:])
         number = command.removeprefix("#")
         if number.isdigit():
             seq = int(number)
@@ -134,20 +371,111 @@ class TwinApp(App[None]):
                 return f"no event {seq}: the journal holds 1..{total}"
             self.cursor.move(seq, jump=True)
             return None
+        at_time = TIME_JUMP.match(command)
+        if at_time:
+            return self._time_jump(at_time)
+        relative = RELATIVE.match(command)
+        if relative:
+            return self._relative_jump(relative)
         if not command:
-            return "type a command: :120, :first, :last, :q"
-        return f"unknown command {text!r}: try :120, :first, :last, :q"
+            return "type a command: :120, :@02:14, :+30s, :first, :last, :diff, :q"
+        return f"unknown command {text!r}: try :120, :@02:14, :+30s, :first, :last, :diff, :q"
+
+    def _time_jump(self, match: re.Match[str]) -> str | None:
+        index = self.data.index
+        row = self.data.row(self.cursor.seq or 1)
+        base = row.when if row is not None else self.data.first_time
+        if base is None or index.epoch is None:
+            return "the times are not known yet (still scanning)"
+        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            return f"{match.group(0)}: not a time of day (HH:MM or HH:MM:SS)"
+        when = base.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        seq = index.seq_at_time(when)
+        if seq is None:
+            return "the times are not known yet (still scanning)"
+        self.cursor.move(seq, jump=True)
+        return None
+
+    def _relative_jump(self, match: re.Match[str]) -> str | None:
+        row = self.data.row(self.cursor.seq or 1)
+        if row is None or row.when is None:
+            return "this event has no time to count from"
+        seconds = int(match.group(2)) * UNITS[match.group(3)]
+        when = row.when + timedelta(seconds=seconds if match.group(1) == "+" else -seconds)
+        seq = self.data.index.seq_at_time(when)
+        if seq is None:
+            return "the times are not known yet (still scanning)"
+        self.cursor.move(seq, jump=True)
+        return None
+
+    def _diff_command(self, args: list[str]) -> str | None:
+        if not args:
+            self.open_diff()
+            return None
+        if len(args) != 2 or not all(a.removeprefix("#").isdigit() for a in args):
+            return "diff takes two event numbers (:diff 230 240), or none for the marks"
+        a, b = (int(x.removeprefix("#")) for x in args)
+        for value in (a, b):
+            if not 0 <= value <= self.cursor.total:
+                return f"no event {value}: the journal holds 0..{self.cursor.total}"
+        self.open_diff(a, b)
+        return None
+
+    def open_diff(self, a: int | None = None, b: int | None = None) -> None:
+        """The Diff screen between ``a`` and ``b`` (default: the marks, or previous ↔ cursor)."""
+        from tui.screens.diff import DiffScreen
+
+        if a is None or b is None:
+            marks = self.cursor.marks
+            if "A" in marks and "B" in marks:
+                a, b = marks["A"], marks["B"]
+            else:
+                b = self.cursor.seq
+                a = marks.get("A", max(0, b - 1))
+        if a == b:
+            self.notify(
+                "A and B are the same event: move, then m, or :diff A B", severity="warning"
+            )
+            return
+        self.push_screen(DiffScreen(self.data, min(a, b), max(a, b)))
+
+    def open_bisect(self, condition: str | None = None) -> str | None:
+        """The bisect screen (when the bisect module is there)."""
+        try:
+            from tui.screens.bisect import BisectScreen
+        except ImportError:
+            self.notify("bisect is not available in this version", severity="warning")
+            return None
+        self.push_screen(BisectScreen(self.data, condition))
+        return None
+
+    def copy_position(self) -> None:
+        """Copy ``twin tui SOURCE --at N`` for the cursor."""
+        text = f"twin tui {self.data.source.label} --at {self.cursor.seq}"
+        self.copy_to_clipboard(text)
+        self.notify(f"copied: {text}", timeout=3, markup=False)
 
     def action_help(self) -> None:
         """Open the help screen."""
         if isinstance(self.screen, HelpScreen):
             return
-        groups = [
-            ("Timeline", TimelineScreen.BINDINGS),
-            ("App", self.BINDINGS),
-        ]
+        groups = [("Timeline", TimelineScreen.BINDINGS), ("App", self.BINDINGS)]
         self.push_screen(HelpScreen(groups))
 
-    def on_unmount(self) -> None:
-        """Close the journal."""
-        self.data.close()
+    # -- screenshots ----------------------------------------------------------------------------
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save the screenshot in the current directory (not ~/Downloads) and say where."""
+        if self.is_web:
+            return super().deliver_screenshot(filename, path, time_format)
+        folder = Path(path) if path else Path.cwd()
+        try:
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc}", severity="error", markup=False)
+            return None
+        self.notify(f"saved {saved}", title="Screenshot", markup=False)
+        return saved

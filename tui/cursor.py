@@ -21,7 +21,8 @@ class TimelineCursor:
         seq: the current event.
         total: the number of events.
         marks: mark name (``A``/``B``) → seq.
-        history: earlier positions, newest last (jumps push here; ``-`` pops).
+        history: earlier positions, newest last (jumps push here; ``-`` and ``(`` pop).
+        future: positions walked back from with ``(``, newest last (``)`` returns).
     """
 
     def __init__(self, total: int = 0, seq: int | None = None) -> None:
@@ -29,6 +30,7 @@ class TimelineCursor:
         self.seq = self._clamp(total if seq is None else seq)
         self.marks: dict[str, int] = {}
         self.history: list[int] = []
+        self.future: list[int] = []
         self._listeners: list[Listener] = []
 
     def _clamp(self, seq: int) -> int:
@@ -59,6 +61,7 @@ class TimelineCursor:
         if jump:
             self.history.append(self.seq)
             del self.history[:-100]
+            self.future.clear()
         self.seq = target
         self._notify()
         return True
@@ -74,6 +77,59 @@ class TimelineCursor:
             if target != self.seq and 1 <= target <= self.total:
                 return self.move(target, jump=True)
         return False
+
+    def walk_back(self) -> bool:
+        """Walk the navigation history back one jump (``(``); :meth:`walk_forward` undoes it."""
+        while self.history:
+            target = self.history.pop()
+            if target != self.seq and 1 <= target <= self.total:
+                self.future.append(self.seq)
+                self.seq = target
+                self._notify()
+                return True
+        return False
+
+    def walk_forward(self) -> bool:
+        """Walk forward again after :meth:`walk_back` (``)``)."""
+        while self.future:
+            target = self.future.pop()
+            if target != self.seq and 1 <= target <= self.total:
+                self.history.append(self.seq)
+                self.seq = target
+                self._notify()
+                return True
+        return False
+
+    def grow(self, total: int) -> None:
+        """More events arrived (live mode); the position stays unless it was before the first."""
+        self.total = max(self.total, total)
+        if self.seq == 0 and self.total:
+            self.seq = 1
+            self._notify()
+
+    def mark(self) -> str:
+        """Mark the cursor: A first, then B, then replace the older of the two; return the name."""
+        marks = self.marks
+        if "A" not in marks:
+            name = "A"
+        elif "B" not in marks:
+            name = "B"
+        else:
+            name = "A" if self._older == "A" else "B"
+        marks[name] = self.seq
+        self._older = "B" if name == "A" else "A"
+        if "B" not in marks:
+            self._older = "A"
+        self._notify()
+        return name
+
+    def clear_marks(self) -> None:
+        """Forget marks A and B."""
+        self.marks.clear()
+        self._older = "A"
+        self._notify()
+
+    _older = "A"
 
     def _notify(self) -> None:
         for listener in list(self._listeners):

@@ -1,17 +1,22 @@
-"""View data for the TUI: compact per-event rows and the full detail at one event.
+"""What the TUI shows, built on demand (no Textual here).
 
-No Textual here. The flow is one way: journal → replay → frames → the rows
-and details in this module → widgets. :class:`TimelineData` replays the whole
-journal once (the caller runs :meth:`TimelineData.load` in a worker thread)
-and keeps one small :class:`Row` per event. The full picture at the cursor
-(topology, every metric, the reducer's changes, the raw envelope) comes from
-a second :class:`~twin.replay.Replay` that seeks with the engine's snapshots.
+The flow is one way: journal → replay → frames → the index, rows and details
+of this module → widgets.
+
+- :class:`~tui.timeline_index.TimelineIndex`: a few columns per event, filled
+  in the background (see :mod:`tui.background`).
+- :meth:`TimelineData.rows`: the events on screen, read from the journal a
+  block at a time and kept in a small cache.
+- :class:`Detail`: everything at the cursor (topology, every metric, the
+  findings, what the reducer changed, the raw envelope), from a seeking
+  :class:`~twin.replay.Replay` in the seeker thread.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,87 +24,71 @@ from typing import Any
 import attrs
 import orjson
 
+from tui.formatting import printable
+from tui.journal_access import JournalPool
+from tui.timeline_index import TimelineIndex, parse_time
 from tui.topology_view import Node, topology_nodes
+from twin.envelope import Envelope
 from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
-from twin.replay import Replay
 from twin.rules import ActiveFinding
 from twin.sources import Source, open_source
 
-#: System metrics shown as tiles: (metric, label, format).
+#: System metrics kept per event and shown as tiles: (metric, label, format).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("members.active", "members", "{:.0f}"),
     ("capacity.utilization", "capacity", "{:.0%}"),
-    ("sync.traffic_gbps", "sync Gbps", "{:.2f}"),
+    ("sync.traffic_gbps", "sync", "{:.2f} Gbps"),
     ("sync.utilization", "sync util", "{:.0%}"),
-    ("convergence.failover_s", "failover s", "{:.2f}"),
+    ("convergence.failover_s", "failover", "{:.2f} s"),
     ("memory.fragmentation", "mem frag", "{:.2f}"),
-    ("latency.setup_us", "setup µs", "{:.0f}"),
-    ("throughput.gbps", "thru Gbps", "{:.1f}"),
+    ("latency.setup_us", "setup", "{:.0f} µs"),
+    ("throughput.gbps", "throughput", "{:.1f} Gbps"),
 )
 SEVERITY_GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
-TOPOLOGY_FIELDS = frozenset({"state", "up", "active", "members"})
-
-CancelCheck = Callable[[], bool]
+RANK_GLYPH = {2: "✖", 1: "⚠", 0: "ℹ"}
+BLOCK = 64  # events per cached block of rows
+CACHED_BLOCKS = 48
+BOOKMARK = re.compile(r"#\s*bookmark:\s*(\d+)\s+(.*\S)\s*$")
 
 
 @attrs.frozen(slots=True)
-class Row:
-    """One event, compactly: what the Events table, status line and tiles need.
+class EventRow:
+    """One event as the Events list shows it.
 
     Attributes:
-        seq: the event's position.
-        occurred_at: its domain time (ISO 8601).
-        dt: seconds since the previous event (None for the first or unparsable times).
+        seq: its position.
+        occurred_at: its domain time as written.
+        when: the parsed time (None if it does not parse).
         type: the event type.
-        subject: the event's subject (``member:1_01``).
-        summary: one short line for people.
-        counts: active findings by severity (error, warning, info).
-        raised: rule ids of the findings raised here.
-        cleared: rule ids of the findings cleared here.
-        topology: True if the event changed the topology (added, removed, state).
-        metrics: the headline system metrics after the event (None: not computed).
-        findings: the findings active after the event (shared tuples, cheap).
+        subject: what it is about (``member:1_01``).
+        summary: its data as ``key=value`` pairs (whole; widgets cut it with ``…``).
+        actor: who recorded it.
+        reason: why.
     """
 
     seq: int
     occurred_at: str
-    dt: float | None
+    when: datetime | None
     type: str
     subject: str
     summary: str
-    counts: tuple[int, int, int]
-    raised: tuple[str, ...]
-    cleared: tuple[str, ...]
-    topology: bool
-    metrics: tuple[float | None, ...]
-    findings: tuple[ActiveFinding, ...]
-
-    @property
-    def is_change(self) -> bool:
-        """True for an event that raised or cleared a finding or changed the topology."""
-        return bool(self.raised or self.cleared or self.topology)
-
-    @property
-    def flag(self) -> str:
-        """The ⚑ column: ``+`` raised, ``-`` cleared, ``±`` both, ``·`` topology only."""
-        if self.raised and self.cleared:
-            return "±"
-        if self.raised:
-            return "+" + _worst(self)
-        if self.cleared:
-            return "-"
-        return "·" if self.topology else ""
+    actor: str
+    reason: str
 
 
-def _worst(row: Row) -> str:
-    return "✖" if row.counts[0] else "⚠" if row.counts[1] else "ℹ"
+@attrs.frozen(slots=True)
+class Bookmark:
+    """A moment an event file points at (``# bookmark: 214 the hot spot``)."""
+
+    seq: int
+    text: str
 
 
 @attrs.frozen(slots=True)
 class Detail:
-    """Everything at one event that the compact rows do not keep.
+    """Everything at one event that the index does not keep.
 
     Attributes:
         seq: the event's position.
@@ -108,7 +97,11 @@ class Detail:
         changes: ``subject field old → new`` lines from the reducer.
         notes: the reducer's notes.
         raw: the envelope as pretty JSON.
-        summary: a few lines about the event for people.
+        event: ``(label, value)`` pairs describing the event, in full.
+        findings: the findings active after the event.
+        raised: the findings raised by it.
+        cleared: the findings it cleared.
+        counts: active findings by severity (errors, warnings, infos).
     """
 
     seq: int
@@ -117,58 +110,58 @@ class Detail:
     changes: tuple[str, ...]
     notes: tuple[str, ...]
     raw: str
-    summary: tuple[str, ...]
+    event: tuple[tuple[str, str], ...]
+    findings: tuple[ActiveFinding, ...]
+    raised: tuple[ActiveFinding, ...]
+    cleared: tuple[ActiveFinding, ...]
+    counts: tuple[int, int, int]
 
 
-def _parse_time(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def summary_of(data: dict[str, Any]) -> str:
+    """An event's data as ``key=value`` pairs (lists joined, nested tables as ``{…}``)."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = "{…}"
+        elif isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
 
 
-def _summary(frame: Frame) -> str:
-    data = frame.envelope.data
-    parts = [f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list)]
-    return " ".join(parts)[:80]
-
-
-def _is_topology(frame: Frame) -> bool:
-    ch = frame.changes
-    return bool(ch.added or ch.removed or any(f[1] in TOPOLOGY_FIELDS for f in ch.fields))
-
-
-def make_row(frame: Frame, previous: datetime | None) -> tuple[Row, datetime | None]:
-    """The compact row of one frame (and its parsed time, for the next Δt)."""
-    env = frame.envelope
-    when = _parse_time(env.occurred_at)
-    dt = (when - previous).total_seconds() if when and previous else None
-    counts = [0, 0, 0]
-    for active in frame.findings:
-        counts[2 - active.finding.severity.rank] += 1
-    values = tuple(
-        (m.value if (m := frame.metrics.get("system", name)) is not None else None)
-        for name, _label, _fmt in HEADLINE
-    )
-    row = Row(
+def row_of(env: Envelope) -> EventRow:
+    """The list row of one envelope."""
+    return EventRow(
         seq=env.seq,
-        occurred_at=env.occurred_at,
-        dt=dt,
-        type=env.type,
-        subject=env.event.subject,
-        summary=_summary(frame),
-        counts=(counts[0], counts[1], counts[2]),
-        raised=tuple(a.finding.rule for a in frame.raised),
-        cleared=tuple(a.finding.rule for a in frame.cleared),
-        topology=_is_topology(frame),
-        metrics=values,
-        findings=frame.findings,
+        occurred_at=printable(env.occurred_at),
+        when=parse_time(env.occurred_at),
+        type=printable(env.type),
+        subject=printable(env.event.subject),
+        summary=printable(summary_of(env.data)),
+        actor=printable(env.actor or ""),
+        reason=printable(env.reason or ""),
     )
-    return row, when or previous
+
+
+def read_bookmarks(path: Path) -> tuple[Bookmark, ...]:
+    """``# bookmark: SEQ text`` lines at the top of an event file (comments only)."""
+    found: list[Bookmark] = []
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for _ in range(64):
+                line = handle.readline(4096)
+                if not line.startswith("#"):
+                    break
+                match = BOOKMARK.match(line.strip())
+                if match:
+                    found.append(Bookmark(int(match.group(1)), match.group(2)))
+    except OSError:
+        return ()
+    return tuple(found)
 
 
 class TimelineData:
-    """A source, its rows and a seeking replay for the detail at the cursor.
+    """A source, its index, rows on demand, and the threads' journals.
 
     Args:
         source: the opened journal or event file (closed by :meth:`close`).
@@ -179,12 +172,22 @@ class TimelineData:
     def __init__(self, source: Source, manager: TwinPluginManager, profile: Profile) -> None:
         self.source = source
         self.label = Path(source.label).name
+        self.branch = source.branch
         self.manager = manager
         self.profile = profile
-        self.rows: list[Row] = []
-        self.total = source.head()
-        self._lock = threading.Lock()
-        self._seeker = Replay(source.journal, manager, profile, branch=source.branch)
+        self.pool = JournalPool(source.journal)
+        self.journal = self.pool.for_thread()  # the UI thread's own
+        self.index = TimelineIndex([name for name, _label, _fmt in HEADLINE])
+        self.head = source.head()
+        self.bookmarks = read_bookmarks(Path(source.label)) if source.kind == "events" else ()
+        self._blocks: OrderedDict[int, list[EventRow]] = OrderedDict()
+        self.busy_until = 0.0  # monotonic time until which background threads stay quiet
+        self.first_time: datetime | None = None
+        self.last_time: datetime | None = None
+        if self.head:
+            self.first_time = self.row(1).when if self.row(1) else None
+            last = self.row(self.head)
+            self.last_time = last.when if last else None
 
     @classmethod
     def open(
@@ -195,48 +198,67 @@ class TimelineData:
         chosen = manager.profile(profile)
         return cls(open_source(path, manager, branch=branch), manager, chosen)
 
-    def load(self, cancelled: CancelCheck = lambda: False) -> list[Row]:
-        """Replay every event once and build the rows (run it in a worker thread)."""
-        rows: list[Row] = []
-        previous: datetime | None = None
-        with self._lock:
-            replay = Replay(
-                self.source.journal, self.manager, self.profile, branch=self.source.branch
-            )
-            for frame in replay.frames():
-                row, previous = make_row(frame, previous)
-                rows.append(row)
-                if frame.seq % 512 == 0 and cancelled():
-                    break
-        self.rows = rows
-        self.total = len(rows)
-        return rows
+    # -- rows on demand -----------------------------------------------------------------------
 
-    def row(self, seq: int) -> Row | None:
-        """The row of event ``seq`` (None outside 1..total or before loading)."""
-        return self.rows[seq - 1] if 1 <= seq <= len(self.rows) else None
+    def _block(self, number: int) -> list[EventRow]:
+        block = self._blocks.get(number)
+        if block is not None:
+            self._blocks.move_to_end(number)
+            return block
+        lo = number * BLOCK + 1
+        hi = min(self.head, lo + BLOCK - 1)
+        block = [row_of(env) for env in self.journal.read(lo, hi, branch=self.branch)]
+        if len(block) == BLOCK:  # a partial last block is read again when the head moves
+            self._blocks[number] = block
+            while len(self._blocks) > CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        return block
 
-    def detail(self, seq: int) -> Detail | None:
-        """Seek to ``seq`` and collect the full detail (blocking; thread-safe)."""
-        with self._lock:
-            frame = self._seeker.at(seq)
-            if frame is None:
-                return None
-            return build_detail(frame, self._seeker.engine.state)
+    def row(self, seq: int) -> EventRow | None:
+        """The row of event ``seq`` (None outside 1..head)."""
+        if not 1 <= seq <= self.head:
+            return None
+        block = self._block((seq - 1) // BLOCK)
+        offset = (seq - 1) % BLOCK
+        return block[offset] if offset < len(block) else None
 
-    def next_change(self, seq: int, step: int) -> int | None:
-        """The next (``step`` = 1) or previous (-1) change event from ``seq``, or None."""
-        i = seq + step
-        while 1 <= i <= len(self.rows):
-            if self.rows[i - 1].is_change:
-                return i
-            i += step
-        return None
+    def rows(self, seqs: Iterable[int]) -> list[EventRow]:
+        """The rows of ``seqs`` (those that exist), in the order given."""
+        out = []
+        for seq in seqs:
+            row = self.row(seq)
+            if row is not None:
+                out.append(row)
+        return out
+
+    def crosses_midnight(self) -> bool:
+        """True if the journal's events fall on more than one date."""
+        if self.first_time is None or self.last_time is None:
+            return False
+        return self.first_time.date() != self.last_time.date()
+
+    def refresh_head(self) -> int:
+        """Read the head again (live mode); return how many events arrived."""
+        head = self._head_now()
+        grown = head - self.head
+        if grown > 0:
+            self.head = head
+            last = self.row(head)
+            if last is not None and last.when is not None:
+                self.last_time = last.when
+        return max(0, grown)
+
+    def _head_now(self) -> int:
+        return int(self.journal.head(branch=self.branch))
+
+    def first_error(self) -> int | None:
+        """The first event that raised an error finding (once evaluated that far)."""
+        return self.index.first_raise(2)
 
     def close(self) -> None:
-        """Close the source's journal."""
-        with self._lock:
-            self.source.close()
+        """Close the UI's journal and the source."""
+        self.pool.release(self.journal)
+        self.pool.close_main(self.source.close)
 
 
 def build_detail(frame: Frame, state: Any) -> Detail:
@@ -244,36 +266,48 @@ def build_detail(frame: Frame, state: Any) -> Detail:
     touched = frame.changes.subjects
     env = frame.envelope
     changes = tuple(
-        f"{subject} {name} {_short(old)} → {_short(new)}"
+        printable(f"{subject} {name} {_short(old)} → {_short(new)}")
         for subject, name, old, new in frame.changes.fields
     )
     system = frame.metrics.by_subject.get("system", {})
     metrics = {n: (m.value, m.low, m.high) for n, m in sorted(system.items())}
     raw = orjson.dumps(env.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
-    summary = [
-        f"#{env.seq}  {env.occurred_at}  {env.type}  {env.event.subject}",
-        f"actor: {env.actor or '—'}   reason: {env.reason or '—'}",
-        f"data: {_summary(frame) or '—'}",
-        f"changed {len(changes)} fields on {len(touched)} subjects",
+    event: list[tuple[str, str]] = [
+        ("event", f"#{env.seq} {env.type}"),
+        ("time", env.occurred_at),
+        ("subject", env.event.subject),
+        ("actor", env.actor or "—"),
+        ("reason", env.reason or "—"),
     ]
-    summary += [
-        f"+ {SEVERITY_GLYPH[a.finding.severity.value]} {a.finding.rule} {a.finding.subject}"
-        for a in frame.raised
-    ]
-    summary += [f"- ✓ {a.finding.rule} {a.finding.subject}" for a in frame.cleared]
+    event += [(str(key), _plain(value)) for key, value in env.data.items()]
+    if env.correlation_id:
+        event.append(("correlation", env.correlation_id))
+    event = [(printable(k), printable(v)) for k, v in event]
+    counts = [0, 0, 0]
+    for active in frame.findings:
+        counts[2 - active.finding.severity.rank] += 1
     return Detail(
         seq=env.seq,
         topology=topology_nodes(state, touched),
         metrics=metrics,
         changes=changes,
-        notes=tuple(frame.changes.notes),
-        raw=raw.decode(),
-        summary=tuple(summary),
+        notes=tuple(printable(n) for n in frame.changes.notes),
+        raw="\n".join(printable(line) for line in raw.decode().split("\n")),
+        event=tuple(event),
+        findings=frame.findings,
+        raised=frame.raised,
+        cleared=frame.cleared,
+        counts=(counts[0], counts[1], counts[2]),
     )
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
 
 
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return str(value)

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from tui.formatting import printable
 from twin.state import member_sort_key
 
 MEMBER_GLYPH = {"UP": "●", "UPGRADING": "◐", "DOWN": "✖", "DOWN_ADMIN": "○"}
@@ -20,11 +21,16 @@ class Node:
     changed: bool = False
 
 
+def _short(subject: str) -> str:
+    """``orchestrator:mho-1a`` → ``mho-1a`` (the kind is clear from the tree)."""
+    return str(subject).split(":", 1)[-1]
+
+
 def _link_node(state: Any, link: dict[str, Any], touched: set[str], ends: bool = False) -> Node:
     up = state.link_is_up(link)
-    where = f" {link['a']}↔{link['b']}" if ends else f" {link['kind']}"
+    where = f" {_short(link['a'])}↔{_short(link['b'])}" if ends else f" {link['kind']}"
     label = f"{'⇄' if up else '✖'} {link['id']}{where} {'up' if up else 'DOWN'}"
-    return Node(label, changed=f"link:{link['id']}" in touched)
+    return Node(printable(label), changed=f"link:{link['id']}" in touched)
 
 
 def _member_node(state: Any, mid: str, touched: set[str]) -> Node:
@@ -37,7 +43,7 @@ def _member_node(state: Any, mid: str, touched: set[str]) -> Node:
     glyph = MEMBER_GLYPH.get(m["state"], "◌")
     state = "" if m["state"] == "UP" else f" {m['state']}"
     label = f"{glyph} {mid} {m['cpu_pct']:3.0f}% {m['version']}{state}"
-    return Node(label, links, f"member:{mid}" in touched)
+    return Node(printable(label), links, f"member:{mid}" in touched)
 
 
 def topology_nodes(state: Any, touched: set[str]) -> tuple[Node, ...]:
@@ -47,7 +53,7 @@ def topology_nodes(state: Any, touched: set[str]) -> tuple[Node, ...]:
         site = state.sites[number]
         orchs = tuple(
             Node(
-                f"{'●' if o['up'] else '✖'} {oid} {o['model']}",
+                printable(f"{'●' if o['up'] else '✖'} {oid} {o['model']}"),
                 changed=f"orchestrator:{oid}" in touched,
             )
             for oid, o in sorted(state.orchestrators.items())
@@ -55,7 +61,7 @@ def topology_nodes(state: Any, touched: set[str]) -> tuple[Node, ...]:
         )
         role = "ACTIVE" if site["active"] else "standby"
         label = f"site {number} {role} {site.get('name') or ''}".rstrip()
-        nodes.append(Node(label, orchs, f"site:{number}" in touched))
+        nodes.append(Node(printable(label), orchs, f"site:{number}" in touched))
     for gid in sorted(state.groups):
         group = state.groups[gid]
         members = tuple(
@@ -63,7 +69,7 @@ def topology_nodes(state: Any, touched: set[str]) -> tuple[Node, ...]:
             for mid in sorted(group["members"], key=member_sort_key)
         )
         label = f"group {gid} SMO {state.smo_master(gid) or '—'} ({group['mode']})"
-        nodes.append(Node(label, members, f"group:{gid}" in touched))
+        nodes.append(Node(printable(label), members, f"group:{gid}" in touched))
     sync = tuple(
         _link_node(state, link, touched, ends=True) for link in state.links_of_kind("sync")
     )

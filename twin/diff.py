@@ -12,6 +12,8 @@ from typing import Any
 import attrs
 
 from twin.engine import Engine
+from twin.replay import Replay
+from twin.stored_events import USABLE_ERRORS, explain
 from twin.units import same
 
 # Fields of a record whose change people care about in a diff (derived load is in the metrics).
@@ -133,3 +135,42 @@ def diff(a: Point, b: Point, events_between: Counter[str]) -> dict[str, Any]:
         "findings": finding_changes(a, b),
         "events": dict(sorted(events_between.items())),
     }
+
+
+def diff_between(replay: Replay, a: int, b: int, *, label: str | None = None) -> dict[str, Any]:
+    """What changed from after event ``a`` to after event ``b`` (``twin diff``'s content).
+
+    Seeks A, then steps on to B when they are close (counting the events
+    between), or seeks B from its own snapshot when they are far apart.
+    ``replay``'s engine is left at B.
+
+    Args:
+        replay: the journal (or branch) with the profile and rules in use.
+        a: the earlier event (0: before the first).
+        b: the later event.
+        label: the source as named to people (for an event that cannot be replayed).
+
+    Raises:
+        TwinInputError: ``a`` or ``b`` is outside 0..head, or a stored event that the
+            installed code cannot replay (named by its seq).
+    """
+    journal, branch = replay.journal, replay.branch
+    replay.at(a)
+    point_a = capture(replay.engine, a)
+    counts: Counter[str] = Counter()
+    if b - a <= replay.snapshot_every or not replay.snapshot_every:
+        engine = replay.engine  # close together: step on from A
+        for env in journal.read(a + 1, b, branch=branch):
+            try:
+                engine.step(env)
+            except USABLE_ERRORS:
+                explained = explain(journal.registry, env, label or journal.path)
+                if explained is None:
+                    raise
+                raise explained from None
+            counts[env.type] += 1
+    else:  # far apart: seek B from its snapshot, only count the events between
+        counts.update(env.type for env in journal.read(a + 1, b, branch=branch))
+        replay.at(b)
+    point_b = capture(replay.engine, b)
+    return diff(point_a, point_b, counts)

@@ -1,76 +1,109 @@
-"""The Timeline screen: status line and five panes that follow the one cursor."""
+"""The Timeline screen: status line, scrubber, five panes and the key bar, all following one cursor.
+
+Layouts by width (``HORIZONTAL_BREAKPOINTS``):
+
+- 140 columns and more: Events | Topology | Metrics above, Findings | Detail below;
+- 100 to 139: Topology and Metrics share the centre (``2``/``3`` switch it);
+- below 100: one pane at a time, named in the pane bar; ``1``-``5`` switch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Tabs
+from textual.widgets import Static, TabbedContent, Tabs
 
-from tui.timeline_data import Detail, Row
 from tui.widgets.detail_pane import DetailPane
-from tui.widgets.events_table import EventsTable
-from tui.widgets.findings_table import FindingsTable
-from tui.widgets.metrics_pane import MetricsPane
+from tui.widgets.events_list import EventsList
+from tui.widgets.findings_table import FindingsPane, FindingsTable
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.metrics_pane import MetricPlot, MetricsPane, MetricTiles
+from tui.widgets.scrubber import Scrubber
 from tui.widgets.status_line import StatusLine
 from tui.widgets.topology_tree import TopologyTree
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
 
-#: Pane number → (widget id, title, row container id).
+#: Pane number → (widget id, title).
 PANES = {
-    1: ("pane-events", "1 Events", "row-top"),
-    2: ("pane-topology", "2 Topology", "row-top"),
-    3: ("pane-metrics", "3 Metrics", "row-top"),
-    4: ("pane-findings", "4 Findings", "row-bottom"),
-    5: ("pane-detail", "5 Detail", "row-bottom"),
+    1: ("pane-events", "1 Events"),
+    2: ("pane-topology", "2 Topology"),
+    3: ("pane-metrics", "3 Metrics"),
+    4: ("pane-findings", "4 Findings"),
+    5: ("pane-detail", "5 Detail"),
 }
 
 
-class TimelineScreen(Screen[None]):
-    """The main screen (replay mode). Widgets never own time: the app's cursor does."""
+def _b(key: str, action: str, description: str, name: str, display: str | None = None) -> Binding:
+    return Binding(key, action, description, key_display=display, show=False, id=f"timeline.{name}")
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (typed by Screen)
+
+class PaneBar(Static):
+    """Below 100 columns: which pane is shown, and the keys for the others."""
+
+    DEFAULT_CSS = """
+    PaneBar { height: 1; display: none; background: $boost; }
+    """
+
+    def show(self, current: int) -> None:
+        """Highlight pane ``current``."""
+        line = Text()
+        for number, (_wid, title) in PANES.items():
+            line.append(f" {title} ", "reverse bold" if number == current else "dim")
+            line.append(" ")
+        self.update(line)
+
+
+class TimelineScreen(Screen[None]):
+    """The main screen. Widgets never own time: the app's cursor does."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right_square_bracket", "step(1)", "Step", key_display="]", id="timeline.next"),
-        Binding(
-            "left_square_bracket", "step(-1)", "Step back", key_display="[", id="timeline.prev"
-        ),
-        Binding(
-            "right_curly_bracket",
-            "change(1)",
-            "Next change",
-            key_display="}",
-            id="timeline.next_change",
-        ),
-        Binding(
-            "left_curly_bracket",
-            "change(-1)",
-            "Prev change",
-            key_display="{",
-            id="timeline.prev_change",
-        ),
-        Binding("g", "first", "First", show=False, id="timeline.first"),
-        Binding("G", "last", "Last", show=False, id="timeline.last"),
-        Binding("colon", "command", "Cmd", key_display=":", id="timeline.command"),
-        Binding(
-            "minus", "back", "Back to previous", key_display="-", show=False, id="timeline.back"
-        ),
+        _b("right_square_bracket", "step(1)", "Step one event", "next", "]"),
+        _b("left_square_bracket", "step(-1)", "Step back one event", "prev", "["),
+        _b("right_curly_bracket", "change(1)", "Next change event", "next_change", "}"),
+        _b("left_curly_bracket", "change(-1)", "Previous change event", "prev_change", "{"),
+        _b("greater_than_sign", "same_type(1)", "Next event of this type", "next_type", ">"),
+        _b("less_than_sign", "same_type(-1)", "Previous event of this type", "prev_type", "<"),
+        _b("e", "same_subject(1)", "Next event on this subject", "next_subject"),
+        _b("E", "same_subject(-1)", "Previous event on this subject", "prev_subject"),
+        _b("g", "first", "First event", "first"),
+        _b("G", "last", "Last event", "last"),
+        _b("colon", "command", "Command line (:120, :@02:14, :diff)", "command", ":"),
+        _b("ctrl+g", "command", "Go to an event or a time", "goto", "^g"),
+        _b("minus", "back", "Back to where the last jump came from", "back", "-"),
+        _b("left_parenthesis", "history(-1)", "Walk the jump history back", "history_back", "("),
+        _b("right_parenthesis", "history(1)", "Walk the jump history forward", "history_fwd", ")"),
+        _b("slash", "find", "Filter the events (type: subject: sev>= words)", "find", "/"),
+        _b("n", "match(1)", "Next event the filter matches", "next_match"),
+        _b("N", "match(-1)", "Previous event the filter matches", "prev_match"),
+        _b("w", "why", "Why: the event behind this finding or metric", "why"),
+        _b("m", "mark", "Set mark A, then B", "mark"),
+        _b("M", "clear_marks", "Clear the marks", "clear_marks"),
+        _b("apostrophe", "to_mark", "Jump to mark A, then B", "to_mark", "'"),
+        _b("d", "diff", "Diff mark A ↔ B (or the previous event ↔ the cursor)", "diff"),
+        _b("b", "bisect", "Bisect: the first event where a condition holds", "bisect"),
+        _b("f", "maximize", "Maximize or restore the focused pane", "maximize"),
+        _b("L", "follow", "Live: follow the end on / off", "follow"),
+        _b("y", "copy", "Copy the position (twin tui … --at N)", "copy"),
+        _b("escape", "escape", "Clear the filter / restore the pane", "escape", "esc"),
         *(
-            Binding(str(n), f"pane({n})", f"Pane {title}", show=False, id=f"timeline.pane{n}")
-            for n, (_wid, title, _row) in PANES.items()
+            _b(str(n), f"pane({n})", f"Show pane {title}", f"pane{n}")
+            for n, (_wid, title) in PANES.items()
         ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.shown = 1
+        self.centre = 2
 
     @property
     def twin(self) -> TwinApp:
@@ -78,64 +111,73 @@ class TimelineScreen(Screen[None]):
         return cast("TwinApp", self.app)
 
     def compose(self) -> ComposeResult:
-        """Status line, 3 + 2 panes, footer."""
+        """Status line, scrubber, pane bar, 3 + 2 panes, key bar."""
         yield StatusLine(id="status")
+        yield Scrubber(id="scrubber")
+        yield PaneBar(id="pane-bar")
         with Horizontal(id="row-top", classes="row -holds"):
-            yield EventsTable(id="pane-events", classes="pane -shown")
-            yield TopologyTree(id="pane-topology", classes="pane")
-            yield MetricsPane(id="pane-metrics", classes="pane")
+            with Vertical(id="pane-events", classes="pane -shown"):
+                yield EventsList(id="events")
+            with Horizontal(id="centre"):
+                yield TopologyTree(id="pane-topology", classes="pane -centre")
+                yield MetricsPane(id="pane-metrics", classes="pane")
         with Horizontal(id="row-bottom", classes="row"):
-            yield FindingsTable(id="pane-findings", classes="pane")
+            yield FindingsPane(id="pane-findings", classes="pane")
             yield DetailPane(id="pane-detail", classes="pane")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
-        """Title the panes and start loading."""
-        for wid, title, _row in PANES.values():
+        """Title the panes and start."""
+        for wid, title in PANES.values():
             self.query_one(f"#{wid}").border_title = title
-        self.query_one(EventsTable).focus()
-        self.show_status()
+        self.query_one(EventsList).focus()
+        self.query_one(PaneBar).show(1)
+        self._centre_titles()
         self.twin.begin()
 
     # -- following the cursor ---------------------------------------------------------------
 
-    def load(self, rows: Sequence[Row]) -> None:
-        """New rows from the loader."""
-        self.query_one(EventsTable).load(rows)
-        self.query_one(MetricsPane).load(rows)
+    def show_cursor(self) -> None:
+        """Redraw what reads the index and the rows (instant)."""
+        self.query_one(EventsList).refresh()
+        self.query_one(Scrubber).refresh()
+        self.query_one(MetricsPane).show()
+        self.show_status()
 
-    def show_cursor(self, seq: int) -> None:
-        """Move every pane that reads the compact rows to ``seq``."""
-        row = self.twin.data.row(seq)
-        self.query_one(EventsTable).show(seq)
-        self.query_one(MetricsPane).show(seq)
-        if row is not None:
-            self.query_one(FindingsTable).show(row.findings)
+    def show_progress(self) -> None:
+        """The index grew: redraw what reads it."""
+        self.query_one(Scrubber).refresh()
+        self.query_one(MetricsPane).show()
+        self.query_one(EventsList).refresh()
         self.show_status()
 
     def show_status(self) -> None:
         """Redraw the status line."""
-        app = self.twin
-        app_row = app.data.row(app.cursor.seq)
-        self.query_one(StatusLine).show(
-            app.data.label,
-            app_row,
-            app.cursor.total,
-            computing=app.computing,
-            marks=app.cursor.marks,
-        )
+        self.query_one(StatusLine).show(self.twin.status())
 
-    def show_detail(self, detail: Detail) -> None:
-        """The seeking worker's result for the cursor."""
-        self.query_one(TopologyTree).show(detail.topology)
-        self.query_one(DetailPane).show(detail)
+    def show_detail(self) -> None:
+        """The seeker's result for the cursor."""
+        detail = self.twin.detail
+        if detail is None:
+            self.query_one(TopologyTree).show(())
+            self.query_one(FindingsPane).show(())
+            self.query_one(DetailPane).show(None)
+        else:
+            self.query_one(TopologyTree).show(detail.topology)
+            self.query_one(FindingsPane).show(detail.findings, detail.cleared)
+            self.query_one(DetailPane).show(detail)
+        self.query_one(MetricsPane).show()
         self.show_status()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """The user moved the Events row: that moves the cursor."""
-        table = event.data_table
-        if isinstance(table, EventsTable):
-            self.twin.cursor.move(table.seq_at(event.cursor_row))
+    def on_events_list_open(self, _message: EventsList.Open) -> None:
+        """Enter on an event: the whole event, in the Detail pane's Event tab."""
+        self.action_pane(5)
+        self.query_one("#pane-detail TabbedContent", TabbedContent).active = "tab-event"
+
+    def on_data_table_row_selected(self, event: FindingsTable.RowSelected) -> None:
+        """Enter on a finding: why."""
+        if isinstance(event.data_table, FindingsTable):
+            self.why_finding()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -145,9 +187,33 @@ class TimelineScreen(Screen[None]):
 
     def action_change(self, direction: int) -> None:
         """Go to the next or previous change event."""
-        target = self.twin.data.next_change(self.twin.cursor.seq, direction)
+        app = self.twin
+        target = app.data.index.next_change(app.cursor.seq, direction)
         if target is None:
-            self.notify("no further change event", severity="warning", timeout=2)
+            more = app.data.index.evaluated < app.cursor.total
+            self.notify(
+                "no further change event" + (" yet (still evaluating)" if more else ""),
+                severity="warning",
+                timeout=2,
+            )
+        else:
+            app.cursor.move(target, jump=True)
+
+    def action_same_type(self, direction: int) -> None:
+        """The next or previous event of the cursor's type."""
+        index = self.twin.data.index
+        self._jump(index.next_same(self.twin.cursor.seq, direction, index.type), "of this type")
+
+    def action_same_subject(self, direction: int) -> None:
+        """The next or previous event on the cursor's subject."""
+        index = self.twin.data.index
+        self._jump(
+            index.next_same(self.twin.cursor.seq, direction, index.subject), "on this subject"
+        )
+
+    def _jump(self, target: int | None, what: str) -> None:
+        if target is None:
+            self.notify(f"no further event {what}", severity="warning", timeout=2)
         else:
             self.twin.cursor.move(target, jump=True)
 
@@ -163,21 +229,160 @@ class TimelineScreen(Screen[None]):
         """Back to the previous position (again: toggles)."""
         self.twin.cursor.back()
 
+    def action_history(self, direction: int) -> None:
+        """Walk the navigation history."""
+        cursor = self.twin.cursor
+        moved = cursor.walk_back() if direction < 0 else cursor.walk_forward()
+        if not moved:
+            self.notify("no further jump in the history", severity="warning", timeout=2)
+
     def action_command(self) -> None:
         """Open the ``:`` command line."""
         from tui.screens.command_line import CommandLine
 
         self.app.push_screen(CommandLine(self.twin.run_command))
 
+    def action_find(self) -> None:
+        """Open the ``/`` filter line."""
+        from tui.screens.command_line import FilterLine
+
+        self.app.push_screen(FilterLine(self.twin.apply_filter, self.twin.filter_text or ""))
+
+    def action_match(self, direction: int) -> None:
+        """The next or previous match of the filter on the whole timeline."""
+        self.twin.next_match(direction)
+
+    def action_why(self) -> None:
+        """Jump to the cause of the selected finding, or of the selected metric's value."""
+        focused = self.app.focused
+        if isinstance(focused, MetricTiles):
+            self.why_metric(focused.selected)
+        else:
+            self.why_finding()
+
+    def why_finding(self) -> None:
+        """The event that raised the highlighted finding."""
+        chosen = self.query_one(FindingsTable).selected()
+        if chosen is None:
+            self.notify("no finding to explain here", severity="warning", timeout=2)
+            return
+        self.twin.cursor.move(chosen.since, jump=True)
+        self.notify(
+            f"#{chosen.since} raised {chosen.finding.rule} on {chosen.finding.subject}",
+            timeout=3,
+            markup=False,
+        )
+
+    def why_metric(self, metric: int) -> None:
+        """The last event that changed headline metric ``metric``."""
+        from tui.timeline_data import HEADLINE
+
+        app = self.twin
+        target = app.data.index.last_change_of(metric, app.cursor.seq)
+        name = HEADLINE[metric][0]
+        if target is None:
+            self.notify(f"{name} has not changed up to here", severity="warning", timeout=2)
+            return
+        app.cursor.move(target, jump=True)
+        self.notify(f"#{target} last changed {name}", timeout=3, markup=False)
+
+    def action_mark(self) -> None:
+        """Set a mark at the cursor."""
+        cursor = self.twin.cursor
+        if not cursor.seq:
+            return
+        name = cursor.mark()
+        self.notify(f"mark {name} at #{cursor.seq}", timeout=2)
+
+    def action_clear_marks(self) -> None:
+        """Forget the marks."""
+        self.twin.cursor.clear_marks()
+
+    def action_to_mark(self) -> None:
+        """Jump to mark A, then toggle between A and B."""
+        cursor = self.twin.cursor
+        marks = cursor.marks
+        if not marks:
+            self.notify("no marks: m sets one", severity="warning", timeout=2)
+            return
+        target = marks.get("A", marks.get("B"))
+        if cursor.seq == marks.get("A") and "B" in marks:
+            target = marks["B"]
+        if target is not None:
+            cursor.move(target, jump=True)
+
+    def action_diff(self) -> None:
+        """The Diff screen: A ↔ B, or the previous event ↔ the cursor."""
+        self.twin.open_diff()
+
+    def action_bisect(self) -> None:
+        """The bisect screen."""
+        self.twin.open_bisect()
+
+    def action_maximize(self) -> None:
+        """Maximize the focused pane (or restore it)."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        pane = self._focused_pane()
+        if pane is not None:
+            self.maximize(pane, container=False)
+
+    def _focused_pane(self) -> Widget | None:
+        node = self.app.focused
+        while node is not None and not (isinstance(node, Widget) and node.has_class("pane")):
+            node = node.parent  # type: ignore[assignment]
+        return node
+
+    def action_follow(self) -> None:
+        """Live mode: follow the end, or stop following."""
+        self.twin.toggle_follow()
+
+    def action_copy(self) -> None:
+        """Copy the position as a command."""
+        self.twin.copy_position()
+
+    def action_escape(self) -> None:
+        """Restore a maximized pane, else clear the filter."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.twin.filter_text:
+            self.twin.apply_filter("")
+
     def action_pane(self, number: int) -> None:
-        """Focus pane ``number`` (narrow layout: show only it)."""
+        """Focus pane ``number`` (narrow: show only it; medium: 2 and 3 share the centre)."""
         self.shown = number
-        wid, _title, row = PANES[number]
+        if number in (2, 3):
+            self.centre = number
+        wid, _title = PANES[number]
         for pane in self.query(".pane"):
             pane.set_class(pane.id == wid, "-shown")
-        for container in self.query(".row"):
-            container.set_class(container.id == row, "-holds")
+            if pane.id in ("pane-topology", "pane-metrics"):
+                pane.set_class(pane.id == PANES[self.centre][0], "-centre")
+        self.query_one("#row-top").set_class(number in (1, 2, 3), "-holds")
+        self.query_one("#row-bottom").set_class(number in (4, 5), "-holds")
+        self.query_one("#centre").set_class(number in (2, 3), "-holds")
+        self.query_one(PaneBar).show(number)
+        self._centre_titles()
         target: Widget = self.query_one(f"#{wid}")
         if isinstance(target, DetailPane):
             target = target.query_one(Tabs)
+        elif isinstance(target, FindingsPane):
+            target = target.table
+        elif isinstance(target, MetricsPane):
+            target = target.query_one(MetricTiles)
+        elif target.id == "pane-events":
+            target = self.query_one(EventsList)
         target.focus()
+        self.query_one(MetricPlot).refresh()
+
+    def _centre_titles(self) -> None:
+        """At medium width, each centre pane names the other one it shares the space with."""
+        topo, metrics = self.query_one("#pane-topology"), self.query_one("#pane-metrics")
+        medium = self.has_class("-medium")
+        topo.border_subtitle = "3 Metrics ⇄" if medium else ""
+        metrics.border_subtitle = "2 Topology ⇄" if medium else ""
+
+    def on_resize(self) -> None:
+        """The layout may have changed breakpoint."""
+        self.call_after_refresh(self._centre_titles)

@@ -1,4 +1,4 @@
-"""Pane 5: the event at the cursor: summary, the reducer's changes, raw envelope."""
+"""Pane 5: the event at the cursor, whole: Event, Changes, Raw (long text wraps, never cut)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,23 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
-from tui.timeline_data import Detail
-from twin.textsafe import safe_text
+from tui.timeline_data import SEVERITY_GLYPH, Detail
+
+
+def event_text(detail: Detail) -> Text:
+    """The event's fields as ``label: value`` lines, then what it raised and cleared."""
+    text = Text()
+    width = max(len(label) for label, _ in detail.event)
+    for label, shown in detail.event:
+        text.append(f"{label:>{width}}: ", "bold")
+        text.append(shown + "\n")
+    for active in detail.raised:
+        f = active.finding
+        text.append(f"+ {SEVERITY_GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message}\n")
+    for active in detail.cleared:
+        f = active.finding
+        text.append(f"- ✓ {f.rule} {f.subject} (raised at #{active.since})\n", "green")
+    return text
 
 
 class DetailPane(Vertical):
@@ -25,15 +40,21 @@ class DetailPane(Vertical):
                 with TabPane(title, id=f"tab-{tab_id}"), VerticalScroll():
                     yield Static("", id=f"detail-{tab_id}", markup=False)
 
-    def show(self, detail: Detail) -> None:
-        """Fill every tab from ``detail``."""
-        self.query_one("#detail-event", Static).update(_safe("\n".join(detail.summary)))
-        lines = list(detail.changes) or ["(no field changed)"]
-        lines += [f"note: {n}" for n in detail.notes]
-        self.query_one("#detail-changes", Static).update(_safe("\n".join(lines)))
-        self.query_one("#detail-raw", Static).update(_safe(detail.raw))
+    def show(self, detail: Detail | None) -> None:
+        """Fill every tab from ``detail`` (None: nothing at the cursor)."""
+        if detail is None:
+            for tab in ("event", "changes", "raw"):
+                self.query_one(f"#detail-{tab}", Static).update("(before the first event)")
+            return
+        self.query_one("#detail-event", Static).update(event_text(detail))
+        lines = Text()
+        for line in detail.changes or ("(no field changed)",):
+            lines.append(line + "\n")
+        for note in detail.notes:
+            lines.append(f"note: {note}\n", "italic")
+        self.query_one("#detail-changes", Static).update(lines)
+        self.query_one("#detail-raw", Static).update(Text(detail.raw))
 
-
-def _safe(text: str) -> Text:
-    """Text from the journal: controls and bidi characters escaped, never markup."""
-    return Text(safe_text(text, keep_newlines=True))
+    def pending(self, seq: int) -> None:
+        """Say the detail is on its way."""
+        self.query_one("#detail-event", Static).update(Text(f"#{seq}: computing…", "dim italic"))

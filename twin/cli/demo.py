@@ -117,14 +117,15 @@ def demo_cmd(delay: float, no_tui: bool) -> None:
     an MVC upgrade, a sync link failure, a member fault and a CPU peak at
     02:14. Then try `twin run`, `twin state` and `twin diff` on it.
 
-    On a terminal this opens the TUI (? lists the keys, q quits); --no-tui
-    replays it in the terminal.
+    On a terminal this opens the TUI where the story starts (02:05, #214:
+    1_03 runs hot), ? lists the keys, q quits; --no-tui replays it in the
+    terminal.
     """
     path = bundled_incident()
     if not no_tui and sys.stdin.isatty() and sys.stdout.isatty():
         from twin.cli.tui_cmd import run_tui
 
-        run_tui(path, at=None, profile=None, branch=None)
+        run_tui(path, at="story", profile=None, branch=None)
         return
     manager = settings().manager
     profile = choose_profile(None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from typing import Any
 
 import click
@@ -32,7 +31,7 @@ from twin.cli._common import (
 )
 from twin.cli._known import known_subjects, metric_units
 from twin.cli.import_options import gateway_options
-from twin.diff import capture, diff
+from twin.diff import diff_between
 from twin.engine import Engine
 from twin.errors import TwinInputError
 from twin.frames import Frame
@@ -42,7 +41,6 @@ from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
 from twin.sources import Source
 from twin.state import member_sort_key
-from twin.stored_events import USABLE_ERRORS, explain
 from twin.suggest import check_known
 from twin.textsafe import safe_text
 from twin.units import (
@@ -369,25 +367,7 @@ def diff_cmd(
                 raise TwinInputError(
                     f"no event {value}: the journal holds 0..{head}", field=name, value=value
                 )
-        replay.at(a)
-        point_a = capture(replay.engine, a)
-        counts: Counter[str] = Counter()
-        if b - a <= replay.snapshot_every or not replay.snapshot_every:
-            engine = replay.engine  # close together: step on from A
-            for env in src.journal.read(a + 1, b, branch=branch):
-                try:
-                    engine.step(env)
-                except USABLE_ERRORS:
-                    explained = explain(src.journal.registry, env, src.label)
-                    if explained is None:
-                        raise
-                    raise explained from None
-                counts[env.type] += 1
-        else:  # far apart: seek B from its snapshot, only count the events between
-            counts.update(env.type for env in src.journal.read(a + 1, b, branch=branch))
-            replay.at(b)
-        point_b = capture(replay.engine, b)
-    result = diff(point_a, point_b, counts)
+        result = diff_between(replay, a, b, label=src.label)
     if fmt == "json":
         write_json(result)
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,19 +20,30 @@ from twin.cli._common import (
 from twin.cli.import_options import gateway_options
 from twin.errors import TwinInputError
 
+LOOPBACK = "127.0.0.1"
+
 
 def run_tui(
     source: str | Path,
     *,
-    at: int | None,
+    at: int | str | None,
     profile: str | None,
     branch: str | None,
+    follow: bool = False,
     verify: bool = False,
 ) -> None:
     """Open ``source`` and run the TUI until the user quits.
 
+    Args:
+        source: a journal or an event file.
+        at: an event number (0: before the first), None for the last, or ``"story"``
+            (the file's first bookmark, else its first error finding).
+        profile: the parameter profile.
+        branch: a what-if branch.
+        follow: live mode (follow events another process appends).
+
     Raises:
-        TwinInputError: the source cannot be read, or ``at`` is outside 1..head.
+        TwinInputError: the source cannot be read, or ``at`` is outside 0..head.
     """
     from tui.app import TwinApp
     from tui.timeline_data import TimelineData
@@ -39,20 +52,62 @@ def run_tui(
     src = open_for_reading(str(source), branch, verify=verify)
     try:
         head = src.head()
-        if at is not None and not 0 <= at <= head:
+        if isinstance(at, int) and not 0 <= at <= head:
             raise TwinInputError(
                 f"no event {at}: the journal holds 1..{head} (0: before the first)",
                 field="--at",
                 value=at,
             )
+        if follow and src.kind != "journal":
+            raise TwinInputError(
+                "--follow reads a journal that another process appends to; "
+                "an event file is read once (import it with `twin import`)",
+                field="--follow",
+            )
         data = TimelineData(src, settings().manager, chosen)
     except BaseException:
         src.close()
         raise
-    app = TwinApp(data, at=at)
+    app = TwinApp(data, at=at, follow=follow)
     app.run()
-    if app.return_code:
-        sys.exit(app.return_code)
+    # The journal is closed (the app's unmount did it). Background threads may still be
+    # deep in a replay: end the process now rather than let the interpreter shut down
+    # under them (its clean-up can wait on a thread that will never run again), so q is
+    # immediate however busy the TUI was.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(app.return_code or 0)
+
+
+def serve(argv: list[str], port: int) -> None:
+    """Serve the TUI (the same command, without ``--serve``) to a browser on loopback."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise TwinInputError(
+            "--serve needs textual-serve: pip install 'maestro-twin[serve]'", field="--serve"
+        ) from None
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "twin", *argv])
+    click.echo(f"serving the TUI on http://{LOOPBACK}:{port} (loopback only; ctrl+c stops)")
+    Server(command, host=LOOPBACK, port=port, title="Maestro Twin").serve()
+
+
+def _without_serve(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--serve":
+            continue
+        if arg == "--port":
+            skip = True
+            continue
+        if arg.startswith("--port="):
+            continue
+        out.append(arg)
+    return out
 
 
 @click.command("tui")
@@ -65,18 +120,45 @@ def run_tui(
     metavar="N",
     help="Start at event N (default: the last; 0: before the first).",
 )
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Live mode: follow a journal another process appends to (the cursor "
+    "stays at the end until you step back; L toggles).",
+)
+@click.option(
+    "--serve",
+    "serve_it",
+    is_flag=True,
+    help="Serve the TUI to a web browser on 127.0.0.1 instead (needs textual-serve).",
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="--serve's port."
+)
 @profile_option
 @branch_option
 @verify_option
 def tui_cmd(
-    source: str, at: int | None, profile: str | None, branch: str | None, verify: bool
+    source: str,
+    at: int | None,
+    follow: bool,
+    serve_it: bool,
+    port: int,
+    profile: str | None,
+    branch: str | None,
+    verify: bool,
 ) -> None:
     """Open the full-screen terminal UI on a journal or an event file.
 
-    Step with ] and [, jump between change events with } and {, go to an event
-    with :120, press ? for every key and q to quit.
+    Step with ] and [, jump between change events with } and {, filter with /,
+    go to an event with :120, press ? for every key and q to quit.
     """
-    run_tui(source, at=at, profile=profile, branch=branch, verify=verify)
+    if serve_it:
+        if not Path(source).exists():
+            raise TwinInputError("no such file", source=source)
+        serve(_without_serve(sys.argv[1:]), port)
+        return
+    run_tui(source, at=at, profile=profile, branch=branch, follow=follow, verify=verify)
 
 
 COMMANDS = [tui_cmd]

@@ -1,0 +1,87 @@
+"""How the TUI writes times, durations, values and cut text (no Textual here)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from twin.textsafe import safe_text
+
+ELLIPSIS = "…"
+
+
+def elide(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, ending in ``…`` when it was cut."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + ELLIPSIS
+
+
+def clock(when: datetime | None, raw: str, *, dated: bool) -> str:
+    """``02:14:00`` (``04-12 02:14:00`` when the journal spans dates); no fractions."""
+    if when is None:
+        return elide(raw, 14 if dated else 8)
+    return when.strftime("%m-%d %H:%M:%S" if dated else "%H:%M:%S")
+
+
+def stamp(when: datetime | None, raw: str) -> str:
+    """The full time for the status line: ``2026-04-12 02:14:00`` (UTC, seconds)."""
+    if when is None:
+        return raw
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    offset = when.utcoffset()
+    return text if offset is None or not offset else text + when.strftime(" %z")
+
+
+def delta_t(seconds: float | None) -> str:
+    """Time since the previous event, compact and never cut: ``+0.4s +12s +5m +3h +234d``."""
+    if seconds is None:
+        return ""
+    sign = "+" if seconds >= 0 else "-"
+    s = abs(seconds)
+    if s == 0:
+        return "+0s"
+    if s < 1:
+        return f"{sign}{s:.1f}s"
+    if s < 60:
+        return f"{sign}{s:.0f}s"
+    if s < 3600:
+        return f"{sign}{s / 60:.0f}m"
+    if s < 86400 * 2:
+        return f"{sign}{s / 3600:.0f}h"
+    return f"{sign}{s / 86400:.0f}d"
+
+
+def value(fmt: str, number: float | None) -> str:
+    """A metric value in its unit (``fmt`` from the headline table); ``—`` when absent."""
+    if number is None or math.isnan(number):
+        return "—"
+    return fmt.format(number)
+
+
+def delta(fmt: str, now: float | None, before: float | None) -> tuple[str, int]:
+    """The change against the previous event and its direction (1 up, -1 down, 0 none).
+
+    ``=`` when unchanged; ``≈`` when it changed by less than the value's own
+    precision (so nothing reads ``▲0%``).
+    """
+    if now is None or before is None or math.isnan(now) or math.isnan(before):
+        return "", 0
+    diff = now - before
+    if diff == 0 or abs(diff) <= 1e-9 * max(1.0, abs(now)):
+        return "=", 0
+    shown = fmt.format(abs(diff))
+    if shown == fmt.format(0.0) or shown == fmt.format(-0.0):
+        return "≈", 0
+    return ("▲+" if diff > 0 else "▼-") + shown, 1 if diff > 0 else -1
+
+
+def printable(text: str) -> str:
+    """Text from data, safe for a terminal (:func:`twin.textsafe.safe_text`).
+
+    Everything the TUI shows from a journal goes through this and is drawn as
+    :class:`rich.text.Text`, never as markup.
+    """
+    return safe_text(text)

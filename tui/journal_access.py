@@ -1,0 +1,98 @@
+"""One journal, read from several threads (no Textual here).
+
+A :class:`~journal.Journal` is meant for one thread at a time. The TUI reads
+from three: the UI (rows on demand, the live head), the indexer (scan and
+evaluation) and the seeker (the detail at the cursor). A journal *file* gets
+one connection per thread, so no thread ever waits for another (SQLite's WAL
+lets them read at once). An in-memory journal (an event file loaded for the
+session) has only one connection: :class:`LockedJournal` shares it, one
+call or one chunk at a time, so the UI never waits for a whole replay.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from journal import Journal
+
+
+class LockedJournal:
+    """A journal whose every call, and every step of every read, holds one lock.
+
+    Only what the TUI's threads call is wrapped explicitly; other attributes are
+    forwarded, callables under the lock.
+    """
+
+    def __init__(self, journal: Journal, lock: threading.RLock) -> None:
+        self._journal = journal
+        self._lock = lock
+        self.path = journal.path
+        self.registry = journal.registry
+
+    def read(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """:meth:`Journal.read`, holding the lock for each step (a chunk's query at most)."""
+        with self._lock:
+            inner = self._journal.read(*args, **kwargs)
+        return self._locked_steps(inner)
+
+    def _locked_steps(self, inner: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            with self._lock:
+                try:
+                    item = next(inner)
+                except StopIteration:
+                    return
+            yield item
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._journal, name)
+        if not callable(value):
+            return value
+        lock = self._lock
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
+class JournalPool:
+    """Hands each thread a journal of its own (file) or the shared one, locked (memory).
+
+    A thread closes what it was given with :meth:`release` when it ends; the
+    source's own journal is closed by its owner, under :attr:`lock`.
+
+    Args:
+        journal: the source's journal.
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        self.main = journal
+        self.lock = threading.RLock()
+
+    def for_thread(self) -> Journal:
+        """A journal for one more thread."""
+        path = self.main.path
+        if path is None:
+            return LockedJournal(self.main, self.lock)  # type: ignore[return-value]
+        return Journal.open(path, registry=self.main.registry)
+
+    def release(self, journal: Journal) -> None:
+        """Close a journal that :meth:`for_thread` opened (the shared one stays open)."""
+        if isinstance(journal, Journal) and journal is not self.main:
+            journal.close()
+
+    def close_main(self, close: Callable[[], None]) -> None:
+        """Run ``close`` (closing the source) while no thread is inside a call.
+
+        Waits at most a second for a thread to leave its call; a thread that
+        does not is stuck, and the process is ending anyway.
+        """
+        if self.lock.acquire(timeout=1.0):
+            try:
+                close()
+            finally:
+                self.lock.release()
