@@ -224,6 +224,7 @@ def tui_screen_text(path: Path, at: int) -> str:
     import html
     import re
 
+    from tests.tui_helpers import settle
     from tui.app import TwinApp
     from tui.timeline_data import TimelineData
 
@@ -232,9 +233,7 @@ def tui_screen_text(path: Path, at: int) -> str:
 
     async def main() -> None:
         async with app.run_test(size=(160, 50)) as pilot:
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause()
+            await settle(app, pilot)  # the index, and the detail at the cursor
             shot.append(app.export_screenshot())
 
     asyncio.run(main())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input, TabbedContent, Tabs
+from textual.widgets import DataTable, Input, TabbedContent, Tabs
 
 from tests.tui_helpers import (
     CPU_PEAK,
@@ -495,3 +495,132 @@ def test_a_plugin_failing_in_strict_mode_ends_the_tui_with_one_line(journal: Pat
 
     asyncio.run(asyncio.wait_for(main(), timeout=60))
     assert app.return_code == 3
+
+
+def test_bisect_lands_on_the_planted_event(journal: Path) -> None:
+    from tui.screens.bisect import BisectScreen
+
+    async def wait_result(app: TwinApp, pilot: Pilot[None]) -> BisectScreen:
+        for _ in range(300):
+            await pilot.pause(0.02)
+            screen = app.screen
+            if isinstance(screen, BisectScreen) and screen.result is not None:
+                return screen
+        raise AssertionError("the bisection did not finish")
+
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        # 1_03 fails at #16 (planted in the fixture): its members.down finding starts there
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, BisectScreen)
+        await pilot.press("ctrl+u", *"members.down member:1_03", "enter")
+        screen = await wait_result(app, pilot)
+        assert screen.result is not None and screen.result.seq == MEMBER_FAILED
+        assert app.cursor.seq == MEMBER_FAILED  # landed
+        log = str(screen.query_one("#bisect-log").render())
+        assert f"#{MEMBER_FAILED}" in log and "holds" in log and "first holds at" in log
+        assert len(screen.probes) <= 5 + 2  # ⌈log2 30⌉ + 2
+        await press(app, pilot, "enter")
+        assert not isinstance(app.screen, BisectScreen)
+        tabbed = app.timeline.query_one("#pane-detail TabbedContent", TabbedContent)
+        assert tabbed.active == "tab-changes"
+        # a metric condition over a range from mark A (after genesis) to the cursor
+        await goto(app, pilot, 8, "m")
+        await goto(app, pilot, 30, "b")
+        await pilot.press("ctrl+u", *"members.active < 3", "enter")
+        screen = await wait_result(app, pilot)
+        assert screen.result is not None and screen.result.seq == MEMBER_FAILED
+        await press(app, pilot, "escape")
+        # a typo is refused in place, with the closest name
+        await pilot.press("b")
+        await pilot.press("ctrl+u", *"members.activ < 3", "enter")
+        await pilot.pause(0.3)
+        assert "members.active" in str(app.screen.query_one("#bisect-error").render())
+
+    run(journal, scenario)
+
+
+PLAN = """
+[plan]
+name = "lose two members at the peak"
+base = "base.db"
+
+[[step]]
+label = "lose 1_01"
+type = "member_failed"
+member = "1_01"
+
+[[step]]
+label = "lose 1_02"
+type = "member_failed"
+member = "1_02"
+
+[[step]]
+label = "upgrade a member that is down"
+type = "upgrade_started"
+member = "1_02"
+to_version = "R82"
+
+[[expect]]
+metric = "members.active"
+above = 1
+"""
+
+
+def test_plan_mode_previews_applies_rolls_back_and_never_writes_the_base(tmp_path: Path) -> None:
+    import hashlib
+
+    from tests.test_cli import twin
+    from tui.plan_app import PlanApp
+    from tui.plan_run import PlanRun, load_plan
+    from tui.screens.plan import PreviewScreen
+    from twin.plugin_manager import TwinPluginManager
+
+    base = tmp_path / "base.db"
+    assert twin("init", base).code == 0
+    assert twin("import", base, write_fixture(tmp_path / "f.jsonl")).code == 0
+    before = hashlib.sha256(base.read_bytes()).hexdigest()
+    plan_path = tmp_path / "plan.toml"
+    plan_path.write_text(PLAN, encoding="utf-8")
+    manager = TwinPluginManager().load()
+    app = PlanApp(PlanRun(load_plan(plan_path, manager), manager, manager.profile()))
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert "PLAN" in str(app.plan_screen.query_one(StatusLine).content)
+            # ] previews step 1: what it would change; esc cancels (nothing applied)
+            await pilot.press("right_square_bracket")
+            await pilot.pause()
+            assert isinstance(app.screen, PreviewScreen)
+            preview = str(app.screen.query_one("#preview-text").render())
+            assert "member:1_01 state UP → DOWN" in preview
+            assert "members: 3 → 2" in preview
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.run_.applied == 0
+            # ] enter applies it; then step 2 would break the expectation: the preview says so
+            await pilot.press("right_square_bracket", "enter")
+            await pilot.pause()
+            assert app.run_.applied == 1
+            next_text = str(app.plan_screen.query_one("#plan-next-text").render())
+            assert "would fail" in next_text and "members.active > 1" in next_text
+            await pilot.press("right_square_bracket", "enter")
+            await pilot.pause()
+            assert app.run_.applied == 2
+            expectations = app.plan_screen.query_one("#plan-expect", DataTable)
+            assert str(expectations.get_row_at(0)[0]) == "✖"
+            # step 3 breaks a precondition: refused, with why, and it cannot be applied
+            next_text = str(app.plan_screen.query_one("#plan-next-text").render())
+            assert "cannot apply" in next_text and "1_02" in next_text
+            await pilot.press("right_square_bracket", "enter")
+            await pilot.pause()
+            assert app.run_.applied == 2
+            # [ rolls back: the expectation holds again
+            await pilot.press("escape", "left_square_bracket")
+            await pilot.pause()
+            assert app.run_.applied == 1
+            assert str(expectations.get_row_at(0)[0]) == "✓"
+
+    asyncio.run(main())
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == before

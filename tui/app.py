@@ -14,10 +14,13 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
 from tui.background import (
+    BisectDone,
+    BisectProbe,
     DetailReady,
     DiffReady,
     Failed,
@@ -167,8 +170,14 @@ class TwinApp(App[None]):
     # -- reports from the threads -----------------------------------------------------------
 
     def on_report(self, message: Report) -> None:
-        """Route a thread's report."""
-        report = message.report
+        """Route a thread's report (late ones, after the screen went away, are dropped)."""
+        try:
+            self._route(message.report)
+        except NoMatches:
+            if self.is_running and not self._closing:
+                raise
+
+    def _route(self, report: object) -> None:
         if isinstance(report, Progress):
             self._on_progress(report)
         elif isinstance(report, DetailReady):
@@ -190,6 +199,17 @@ class TwinApp(App[None]):
             for screen in self.screen_stack:
                 if isinstance(screen, DiffScreen) and (screen.a, screen.b) == (report.a, report.b):
                     screen.show(report.result)
+        elif isinstance(report, BisectProbe | BisectDone):
+            from tui.screens.bisect import BisectScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, BisectScreen):
+                    if isinstance(report, BisectProbe):
+                        screen.probed(report.probe, report.steps_left)  # type: ignore[arg-type]
+                    elif report.error is not None:
+                        screen.failed(report.error)
+                    else:
+                        screen.done(report.result)  # type: ignore[arg-type]
         elif isinstance(report, Failed):
             self._failed(report.error)
 
@@ -441,14 +461,30 @@ class TwinApp(App[None]):
         self.push_screen(DiffScreen(self.data, min(a, b), max(a, b)))
 
     def open_bisect(self, condition: str | None = None) -> str | None:
-        """The bisect screen (when the bisect module is there)."""
-        try:
-            from tui.screens.bisect import BisectScreen
-        except ImportError:
-            self.notify("bisect is not available in this version", severity="warning")
-            return None
+        """The Bisect screen, with ``condition`` typed in (default: from the selection)."""
+        from tui.screens.bisect import BisectScreen
+
         self.push_screen(BisectScreen(self.data, condition))
         return None
+
+    def bisect_suggestion(self) -> str:
+        """A condition from what is selected: the highlighted finding, or the chosen metric."""
+        from tui.timeline_data import HEADLINE
+        from tui.widgets.findings_table import FindingsTable
+        from tui.widgets.metrics_pane import MetricTiles
+
+        screen = self.timeline
+        focused = screen.focused
+        if isinstance(focused, MetricTiles):
+            name = HEADLINE[focused.selected][0]
+            now = self.data.index.metric(focused.selected, self.cursor.seq)
+            if now is not None:
+                op = "<" if name == "members.active" else ">="
+                return f"{name} {op} {now:g}"
+        chosen = screen.query_one(FindingsTable).selected()
+        if chosen is not None:
+            return f"{chosen.finding.rule} {chosen.finding.subject}"
+        return ""
 
     def copy_position(self) -> None:
         """Copy ``twin tui SOURCE --at N`` for the cursor."""

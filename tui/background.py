@@ -323,3 +323,69 @@ class DiffJob(_Job):
                 self.post(Failed(exc))
         finally:
             self.data.pool.release(journal)
+
+
+@attrs.frozen
+class BisectProbe:
+    """One probe of a running bisection."""
+
+    probe: object  # twin.bisect.Probe
+    steps_left: int
+
+
+@attrs.frozen
+class BisectDone:
+    """A bisection's result (``twin.bisect.BisectResult``) or its error."""
+
+    result: object | None
+    error: BaseException | None = None
+
+
+class BisectJob(_Job):
+    """Runs :func:`twin.bisect.bisect` (the code of ``twin bisect``) with a replay of its own."""
+
+    def __init__(
+        self, data: TimelineData, post: Post, condition: object, start: int, stop: int
+    ) -> None:
+        super().__init__(data, post, "bisect")
+        self.condition, self.start_seq, self.stop_seq = condition, start, stop
+
+    def run(self) -> None:
+        from twin.bisect import bisect
+        from twin.errors import TwinInputError
+
+        journal = self.data.pool.for_thread()
+        try:
+            replay = Replay(journal, self.data.manager, self.data.profile, branch=self.data.branch)
+
+            def on_probe(probe: object, left: int) -> None:
+                if self.stopping.is_set():
+                    raise _Stopped
+                self.post(BisectProbe(probe, left))
+
+            def on_scan(_done: int, _total: int) -> None:
+                if self.stopping.is_set():
+                    raise _Stopped
+
+            result = bisect(
+                replay,
+                self.condition,  # type: ignore[arg-type]
+                self.start_seq,
+                self.stop_seq,
+                on_probe=on_probe,
+                on_scan=on_scan,
+            )
+            self.post(BisectDone(result))
+        except _Stopped:
+            return
+        except TwinInputError as exc:
+            self.post(BisectDone(None, exc))
+        except Exception as exc:
+            if not self.stopping.is_set():
+                self.post(Failed(exc))
+        finally:
+            self.data.pool.release(journal)
+
+
+class _Stopped(Exception):
+    """Raised inside a callback to end a job early."""

@@ -6,6 +6,7 @@ import math
 from datetime import datetime
 
 from twin.textsafe import safe_text
+from twin.units import format_delta, format_value, same
 
 ELLIPSIS = "…"
 
@@ -54,28 +55,32 @@ def delta_t(seconds: float | None) -> str:
     return f"{sign}{s / 86400:.0f}d"
 
 
-def value(fmt: str, number: float | None) -> str:
-    """A metric value in its unit (``fmt`` from the headline table); ``—`` when absent."""
+def value(unit: str | None, number: float | None, name: str | None = None) -> str:
+    """A metric value in its unit (``twin.units``, as everywhere); ``—`` when absent."""
     if number is None or math.isnan(number):
         return "—"
-    return fmt.format(number)
+    return format_value(number, unit, name=name, compact=True)
 
 
-def delta(fmt: str, now: float | None, before: float | None) -> tuple[str, int]:
+def delta(
+    unit: str | None, now: float | None, before: float | None, name: str | None = None
+) -> tuple[str, int]:
     """The change against the previous event and its direction (1 up, -1 down, 0 none).
 
-    ``=`` when unchanged; ``≈`` when it changed by less than the value's own
-    precision (so nothing reads ``▲0%``).
+    ``=`` when unchanged (within float noise); ``≈`` when it changed by less than
+    the value's own precision (so nothing reads ``▲0%``).
     """
     if now is None or before is None or math.isnan(now) or math.isnan(before):
         return "", 0
-    diff = now - before
-    if diff == 0 or abs(diff) <= 1e-9 * max(1.0, abs(now)):
+    if same(now, before):
         return "=", 0
-    shown = fmt.format(abs(diff))
-    if shown == fmt.format(0.0) or shown == fmt.format(-0.0):
+    shown = format_delta(now - before, unit, name=name, compact=True)
+    # the value beside it carries the unit: keep only "pp" (points of a percentage)
+    shown = shown.split(" ")[0] + ("pp" if shown.endswith(" pp") else "")
+    if not any(c in "123456789" for c in shown):
         return "≈", 0
-    return ("▲+" if diff > 0 else "▼-") + shown, 1 if diff > 0 else -1
+    up = now > before
+    return ("▲" if up else "▼") + shown, 1 if up else -1
 
 
 def printable(text: str) -> str:

@@ -34,17 +34,18 @@ from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.rules import ActiveFinding
 from twin.sources import Source, open_source
+from twin.units import format_field
 
-#: System metrics kept per event and shown as tiles: (metric, label, format).
-HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("members.active", "members", "{:.0f}"),
-    ("capacity.utilization", "capacity", "{:.0%}"),
-    ("sync.traffic_gbps", "sync", "{:.2f} Gbps"),
-    ("sync.utilization", "sync util", "{:.0%}"),
-    ("convergence.failover_s", "failover", "{:.2f} s"),
-    ("memory.fragmentation", "mem frag", "{:.2f}"),
-    ("latency.setup_us", "setup", "{:.0f} µs"),
-    ("throughput.gbps", "throughput", "{:.1f} Gbps"),
+#: System metrics kept per event and shown as tiles: (metric, label).
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("members.active", "members"),
+    ("capacity.utilization", "capacity"),
+    ("sync.traffic_gbps", "sync"),
+    ("sync.utilization", "sync util"),
+    ("convergence.failover_s", "failover"),
+    ("memory.fragmentation", "mem frag"),
+    ("latency.setup_us", "setup"),
+    ("throughput.gbps", "throughput"),
 )
 SEVERITY_GLYPH = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 RANK_GLYPH = {2: "✖", 1: "⚠", 0: "ℹ"}
@@ -177,7 +178,11 @@ class TimelineData:
         self.profile = profile
         self.pool = JournalPool(source.journal)
         self.journal = self.pool.for_thread()  # the UI thread's own
-        self.index = TimelineIndex([name for name, _label, _fmt in HEADLINE])
+        self.index = TimelineIndex([name for name, _label in HEADLINE])
+        #: every metric the installed rules declare → its unit (for twin.units)
+        self.units: dict[str, str] = {}
+        for registered in manager.rules():
+            self.units.update(registered.rule.metrics)
         self.head = source.head()
         self.bookmarks = read_bookmarks(Path(source.label)) if source.kind == "events" else ()
         self._blocks: OrderedDict[int, list[EventRow]] = OrderedDict()
@@ -266,11 +271,11 @@ def build_detail(frame: Frame, state: Any) -> Detail:
     touched = frame.changes.subjects
     env = frame.envelope
     changes = tuple(
-        printable(f"{subject} {name} {_short(old)} → {_short(new)}")
+        printable(f"{subject} {name} {format_field(name, old)} → {format_field(name, new)}")
         for subject, name, old, new in frame.changes.fields
     )
-    system = frame.metrics.by_subject.get("system", {})
-    metrics = {n: (m.value, m.low, m.high) for n, m in sorted(system.items())}
+    system = frame.metrics.to_json(subjects=["system"]).get("system", {})
+    metrics = {n: (m["value"], m["low"], m["high"]) for n, m in sorted(system.items())}
     raw = orjson.dumps(env.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
     event: list[tuple[str, str]] = [
         ("event", f"#{env.seq} {env.type}"),
@@ -304,10 +309,4 @@ def build_detail(frame: Frame, state: Any) -> Detail:
 def _plain(value: Any) -> str:
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
-    return str(value)
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
     return str(value)

@@ -23,6 +23,7 @@ from tui.background import DiffJob
 from tui.formatting import printable
 from tui.timeline_data import HEADLINE, SEVERITY_GLYPH, TimelineData
 from tui.widgets.key_bar import KeyBar
+from twin.units import format_delta, format_field, format_percent_change, format_value
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
@@ -31,22 +32,12 @@ DIFF_KEYS = (("enter", "jump to the event"), ("tab", "next section"), ("esc", "b
 STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
-def number(value: Any) -> str:
-    """A value for people: ``—`` when absent, yes/no for flags, 4 significant digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return printable(str(value))
-
-
-def signed(value: float | None, suffix: str = "") -> str:
-    """``+1.5`` / ``-3%``; empty when absent."""
-    if value is None:
-        return ""
-    return f"{value:+,.4g}{suffix}" if abs(value) < 1e6 else f"{value:+,.0f}{suffix}"
+def topology_value(row: dict[str, Any], side: str) -> str:
+    """A topology row's A or B as ``twin diff`` writes it (units, yes/no, default weight)."""
+    text = format_field(row["change"], row.get(side))
+    if row.get(f"{side}_default"):
+        text += " (default)"
+    return printable(text)
 
 
 class DiffTable(DataTable[Text]):
@@ -145,8 +136,8 @@ class DiffScreen(Screen[None]):
                 Text(row["kind"]),
                 Text(printable(row["id"])),
                 Text(printable(row["change"])),
-                Text(number(row.get("a"))),
-                Text(number(row.get("b"))),
+                Text(topology_value(row, "a")),
+                Text(topology_value(row, "b")),
             )
             table.targets.append(lambda s=subject: self._last_on(s))
         self._empty(table, "no topology change")
@@ -155,14 +146,16 @@ class DiffScreen(Screen[None]):
         table = self.query_one("#diff-metrics", DiffTable)
         for col in ("subject", "metric", "A", "B", "Δ", "Δ%"):
             table.add_column(col, key=col)
+        units = self.data.units
         for row in rows:
+            unit, name = units.get(row["metric"]), row["metric"]
             table.add_row(
                 Text(printable(row["subject"])),
-                Text(printable(row["metric"])),
-                Text(number(row["a"]), justify="right"),
-                Text(number(row["b"]), justify="right"),
-                Text(signed(row["delta"]), justify="right"),
-                Text(signed(row["pct"], "%") if row["pct"] is not None else "", justify="right"),
+                Text(printable(name)),
+                Text(format_value(row["a"], unit, name=name, compact=True), justify="right"),
+                Text(format_value(row["b"], unit, name=name, compact=True), justify="right"),
+                Text(format_delta(row["delta"], unit, name=name, compact=True), justify="right"),
+                Text(format_percent_change(row["pct"]), justify="right"),
             )
             table.targets.append(
                 lambda subject=row["subject"], metric=row["metric"]: self._metric_cause(
@@ -219,7 +212,7 @@ class DiffScreen(Screen[None]):
         return None
 
     def _metric_cause(self, subject: str, metric: str) -> int | None:
-        names = [name for name, _label, _fmt in HEADLINE]
+        names = [name for name, _label in HEADLINE]
         if subject == "system" and metric in names:
             seq = self.data.index.last_change_of(names.index(metric), self.b)
             if seq is not None and seq > self.a:

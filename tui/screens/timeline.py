@@ -174,6 +174,11 @@ class TimelineScreen(Screen[None]):
         self.action_pane(5)
         self.query_one("#pane-detail TabbedContent", TabbedContent).active = "tab-event"
 
+    def show_changes(self) -> None:
+        """Show the Detail pane's Changes tab (after a bisection lands)."""
+        self.action_pane(5)
+        self.query_one("#pane-detail TabbedContent", TabbedContent).active = "tab-changes"
+
     def on_data_table_row_selected(self, event: FindingsTable.RowSelected) -> None:
         """Enter on a finding: why."""
         if isinstance(event.data_table, FindingsTable):

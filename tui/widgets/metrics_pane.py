@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 from tui.formatting import delta, value
 from tui.timeline_data import HEADLINE
+from twin.units import format_band
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
@@ -30,11 +31,6 @@ BRAILLE_BASE = 0x2800
 # dot bits of a braille cell: (column, row from the top) → bit
 DOT = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (0, 3): 0x40,
        (1, 0): 0x08, (1, 1): 0x10, (1, 2): 0x20, (1, 3): 0x80}  # fmt: skip
-
-
-def unitless(fmt: str) -> str:
-    """``{:.2f} Gbps`` → ``{:.2f}`` (deltas and scales drop the unit when short of room)."""
-    return fmt.split(" ", 1)[0]
 
 
 def sparkline(values: list[float], width: int) -> tuple[str, float, float] | None:
@@ -112,10 +108,11 @@ class MetricTiles(Widget, can_focus=True):
         width = self.size.width
         seq = app.cursor.seq
         lines = []
-        for i, (_name, label, fmt) in enumerate(HEADLINE):
+        for i, (name, label) in enumerate(HEADLINE):
+            unit = app.data.units.get(name)
             now, before = self.values_at(i, seq)
-            shown = value(fmt, now)
-            change, direction = delta(unitless(fmt), now, before)
+            shown = value(unit, now, name)
+            change, direction = delta(unit, now, before, name)
             history = [
                 v for v in app.data.index.history(i, max(1, seq - SPAN + 1), seq) if v is not None
             ]
@@ -124,7 +121,7 @@ class MetricTiles(Widget, can_focus=True):
             line.append(f"{label:<10} ", "bold" if i == self.selected else "")
             line.append(f"{shown:>10} ")
             line.append(
-                f"{change:<9} ",
+                f"{change:<8} ",
                 "green" if direction > 0 else "red" if direction < 0 else "dim",
             )
             room = width - line.cell_len
@@ -134,9 +131,9 @@ class MetricTiles(Widget, can_focus=True):
             else:
                 _chars, low, high = drawn
                 scale = (
-                    f" {value(fmt, low)}"
+                    f" {value(unit, low, name)}"
                     if low == high
-                    else f" {value(unitless(fmt), low)}–{value(fmt, high)}"
+                    else f" {format_band(low, high, unit, name=name, compact=True)}"
                 )
                 spark_w = room - len(scale) if room - len(scale) >= 6 else room
                 chars = sparkline(history, spark_w)
@@ -198,22 +195,27 @@ class MetricPlot(Widget):
         width, height = self.size.width, self.size.height
         tiles = self.screen.query(MetricTiles)
         metric = tiles.first().selected if tiles else 1
-        name, label, fmt = HEADLINE[metric]
+        name, label = HEADLINE[metric]
+        unit = app.data.units.get(name)
         total = app.cursor.total
         title = Text(f" {label} over the journal ({name})", style="bold")
         title.truncate(max(1, width))
         if width < 20 or height < 4 or total <= 0:
             return title
         plot_h = height - 2
-        low_text_probe = value(fmt, 0.0)
-        axis_w = max(len(low_text_probe), 8) + 1
-        plot_w = width - axis_w
-        columns = self._columns(metric, plot_w * 2, total)
-        known = [c for c in columns if c is not None]
-        if not known:
-            return Text.assemble(title, "\n", Text(" no data yet", style="dim"))
-        low = min(c[0] for c in known)
-        high = max(c[1] for c in known)
+        axis_w = 10
+        for _ in range(2):  # the axis is as wide as its labels, which depend on the data
+            plot_w = width - axis_w
+            columns = self._columns(metric, plot_w * 2, total)
+            known = [c for c in columns if c is not None]
+            if not known:
+                return Text.assemble(title, "\n", Text(" no data yet", style="dim"))
+            low = min(c[0] for c in known)
+            high = max(c[1] for c in known)
+            wanted = 1 + max(len(value(unit, low, name)), len(value(unit, high, name)))
+            if wanted <= axis_w:
+                break
+            axis_w = min(wanted, width // 2)
         if high - low < 1e-12:
             high = low + (abs(low) * 0.1 or 1.0)
         rows = plot_h * 4
@@ -234,9 +236,9 @@ class MetricPlot(Widget):
         lines = [title]
         for r in range(plot_h):
             if r == 0:
-                axis = value(fmt, high)
+                axis = value(unit, high, name)
             elif r == plot_h - 1:
-                axis = value(fmt, low)
+                axis = value(unit, low, name)
             else:
                 axis = ""
             line = Text(axis.rjust(axis_w - 1) + "┤" if axis else " " * (axis_w - 1) + "│", "dim")

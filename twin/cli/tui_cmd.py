@@ -14,6 +14,7 @@ from twin.cli._common import (
     choose_profile,
     open_for_reading,
     profile_option,
+    progress_bar,
     settings,
     verify_option,
 )
@@ -46,8 +47,12 @@ def run_tui(
         TwinInputError: the source cannot be read, or ``at`` is outside 0..head.
     """
     from tui.app import TwinApp
+    from tui.plan_run import is_plan_file
     from tui.timeline_data import TimelineData
 
+    if is_plan_file(source):
+        run_plan(source, profile=profile)
+        return
     chosen = choose_profile(profile)
     src = open_for_reading(str(source), branch, verify=verify)
     try:
@@ -74,6 +79,27 @@ def run_tui(
     # deep in a replay: end the process now rather than let the interpreter shut down
     # under them (its clean-up can wait on a thread that will never run again), so q is
     # immediate however busy the TUI was.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(app.return_code or 0)
+
+
+def run_plan(path: str | Path, *, profile: str | None) -> None:
+    """Plan mode: the plan's steps after its base, each previewed before it is applied.
+
+    Raises:
+        TwinInputError: the plan or its base cannot be read (one located line).
+    """
+    from tui.plan_app import PlanApp
+    from tui.plan_run import PlanRun, load_plan
+
+    manager = settings().manager
+    plan = load_plan(path, manager)
+    chosen = choose_profile(profile or plan.profile)
+    with progress_bar(f"loading the base of {Path(path).name}", None) as tick:
+        run = PlanRun(plan, manager, chosen, lambda _what, done, _total: tick(done))
+    app = PlanApp(run)
+    app.run()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(app.return_code or 0)
@@ -148,10 +174,14 @@ def tui_cmd(
     branch: str | None,
     verify: bool,
 ) -> None:
-    """Open the full-screen terminal UI on a journal or an event file.
+    """Open the full-screen terminal UI on a journal, an event file or a change plan.
 
     Step with ] and [, jump between change events with } and {, filter with /,
     go to an event with :120, press ? for every key and q to quit.
+
+    Given a change plan (a .toml with [plan]), plan mode: ] previews the next
+    step (what it would change, raise, and which expectations would fail),
+    enter applies it, [ rolls back; the base is never written.
     """
     if serve_it:
         if not Path(source).exists():
