@@ -126,3 +126,35 @@ def screen_text(app: TwinApp) -> str:
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     console.print(update)
     return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
+GOLDENS = Path(__file__).resolve().parent / "goldens" / "tui"
+
+
+def check_golden(app: Any, name: str, update: bool) -> None:
+    """Compare the screen with ``tests/goldens/tui/NAME.txt`` and ``.svg`` (or rewrite them).
+
+    The text dump is what a reviewer reads in ``git diff``; the SVG is the same
+    screen with its colours, to look at (and render to PNG). Both are compared;
+    ``pytest --update-goldens`` rewrites them after a deliberate change.
+    """
+    text = screen_text(app) + "\n"
+    svg = app.export_screenshot(title=f"twin tui: {name}")
+    text_file, svg_file = GOLDENS / f"{name}.txt", GOLDENS / f"{name}.svg"
+    if update:
+        GOLDENS.mkdir(parents=True, exist_ok=True)
+        text_file.write_text(text, encoding="utf-8")
+        svg_file.write_text(svg, encoding="utf-8")
+        return
+    assert text_file.exists(), f"no golden {text_file.name}: run pytest --update-goldens"
+    expected = text_file.read_text(encoding="utf-8")
+    if text != expected:
+        import difflib
+
+        diff = "\n".join(
+            difflib.unified_diff(
+                expected.splitlines(), text.splitlines(), "golden", "now", lineterm=""
+            )
+        )
+        raise AssertionError(f"{name}: the screen changed (pytest --update-goldens):\n{diff}")
+    assert svg == svg_file.read_text(encoding="utf-8"), f"{name}: the SVG changed (colours?)"

@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 
 from tui.formatting import printable
-from tui.timeline_data import HEADLINE, EventRow, summary_of
+from tui.timeline_data import HEADLINE, EventRow, _finding_order, summary_of
 from tui.timeline_index import parse_time
 from tui.topology_view import Node, topology_nodes
 from twin.errors import TwinInputError
@@ -121,7 +121,8 @@ class PlanRun:
         self.profile = profile
         self.session: WhatIf = open_base(plan, manager, profile, progress)
         self.label = printable(plan.name or Path(str(plan.path)).name)
-        self.base_label = printable(f"{self.session.label} @#{self.session.base_seq}")
+        base_name = Path(self.session.label).name if self.session.kind != "empty" else "empty"
+        self.base_label = printable(f"{base_name} @#{self.session.base_seq}")
         self._start = _time(plan.start or self.session.base_occurred_at)
         self.views: list[StepView] = [self._view(0, None)]
 
@@ -220,7 +221,9 @@ class PlanRun:
             )
             notes = tuple(printable(n) for n in frame.changes.notes)
             touched = set(frame.changes.subjects)
-            raised, cleared = frame.raised, frame.cleared
+            order = _finding_order
+            raised = tuple(sorted(frame.raised, key=order))
+            cleared = tuple(sorted(frame.cleared, key=order))
         return StepView(
             number=number,
             row=row,

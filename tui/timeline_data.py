@@ -300,10 +300,16 @@ def build_detail(frame: Frame, state: Any) -> Detail:
         raw="\n".join(printable(line) for line in raw.decode().split("\n")),
         event=tuple(event),
         findings=frame.findings,
-        raised=frame.raised,
-        cleared=frame.cleared,
+        raised=tuple(sorted(frame.raised, key=_finding_order)),
+        cleared=tuple(sorted(frame.cleared, key=_finding_order)),
         counts=(counts[0], counts[1], counts[2]),
     )
+
+
+def _finding_order(active: ActiveFinding) -> tuple[int, str, str]:
+    """Worst first, then by rule and subject (the engine's own order is not stable)."""
+    f = active.finding
+    return (-f.severity.rank, f.rule, f.subject)
 
 
 def _plain(value: Any) -> str:

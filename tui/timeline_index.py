@@ -288,14 +288,13 @@ class TimelineIndex:
         return max(1, lo)
 
     def buckets(self, width: int, total: int) -> list[tuple[int, int]]:
-        """``width`` seq ranges ``[lo, hi]`` covering ``1..total`` (empty ones are (0, -1))."""
+        """``width`` seq ranges ``[lo, hi]`` covering ``1..total`` (an event may span columns)."""
         if width <= 0 or total <= 0:
             return []
         out = []
-        for x in range(width):
+        for x in range(width):  # narrower than the journal: each column one event or more
             lo = x * total // width + 1
-            hi = (x + 1) * total // width
-            out.append((lo, hi) if hi >= lo else (0, -1))
+            out.append((lo, max(lo, (x + 1) * total // width)))
         return out
 
     def memory_bytes(self) -> int:
