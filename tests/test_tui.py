@@ -624,3 +624,43 @@ def test_plan_mode_previews_applies_rolls_back_and_never_writes_the_base(tmp_pat
 
     asyncio.run(main())
     assert hashlib.sha256(base.read_bytes()).hexdigest() == before
+
+
+def test_serve_starts_on_loopback_and_serves_the_app_page(journal: Path, tmp_path: Path) -> None:
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "twin", "tui", str(journal), "--serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        page = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as reply:
+                    page = reply.read().decode("utf-8", "replace")
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, log.read_text()
+        assert "Maestro Twin" in page and "websocket" in page.lower()
+        # bound to loopback only: nothing listens on the other addresses of this machine
+        listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        ours = [line.split()[1] for line in listening if line.split()[1].endswith(f":{port:04X}")]
+        assert ours and all(addr.startswith("0100007F") for addr in ours), ours
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=20)

@@ -79,6 +79,7 @@ def settled(app: TwinApp) -> bool:
         and not app.computing
         and not app.filter_pending
         and not app.waiting
+        and app.detail_pending is False
     )
 
 

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 
 from tui.background import (
     BisectDone,
@@ -27,6 +28,7 @@ from tui.background import (
     FilterJob,
     FilterReady,
     Indexer,
+    JournalWarning,
     Progress,
     Seeker,
 )
@@ -187,7 +189,7 @@ class TwinApp(App[None]):
                     return
                 self.detail = report.detail
                 self.computing = False
-                self.timeline.show_detail()
+                self._show_detail_soon()
         elif isinstance(report, FilterReady):
             if self.filter_text is not None and report.spec.text == self.filter_text:
                 self.filter_matches = report.seqs  # type: ignore[assignment]
@@ -210,8 +212,35 @@ class TwinApp(App[None]):
                         screen.failed(report.error)
                     else:
                         screen.done(report.result)  # type: ignore[arg-type]
+        elif isinstance(report, JournalWarning):
+            self.notify(
+                report.message, title="journal", severity="warning", timeout=15, markup=False
+            )
         elif isinstance(report, Failed):
             self._failed(report.error)
+
+    def _show_detail_soon(self) -> None:
+        """Show the detail now, or once the user pauses: while keys come fast, the panes that
+        need a layout pass (tree, tables, wrapped text) wait, the cursor's own do not."""
+        wait = self.data.busy_until - 0.15 - time.monotonic()
+        if wait <= 0:
+            self.timeline.show_detail()
+            return
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(wait, self._show_detail_late)
+
+    def _show_detail_late(self) -> None:
+        self._detail_timer = None
+        if self.detail is not None and self.detail.seq == self.cursor.seq:
+            self.timeline.show_detail()
+
+    _detail_timer: Timer | None = None
+
+    @property
+    def detail_pending(self) -> bool:
+        """True while a detail that arrived waits for the keys to pause before it is shown."""
+        return self._detail_timer is not None
 
     def _on_progress(self, progress: Progress) -> None:
         self._progress = progress

@@ -27,7 +27,7 @@ from twin.frames import Frame
 from twin.replay import Replay
 
 CHECK_EVERY = 256  # events between two looks at the stop flag
-YIELD_EVERY = 32  # events between two looks at whether the user is busy
+YIELD_EVERY = 8  # events between two looks at whether the user is busy
 NEAR = 1024  # a seek replays at most this many events past a snapshot (else it waits)
 REPORT_EVERY_S = 0.2
 POLL_S = 0.5  # live mode: how often the head is read
@@ -53,6 +53,13 @@ class DetailReady:
 
 
 @attrs.frozen
+class JournalWarning:
+    """Something the journal's reader noticed (a broken chain link, a gap) — said once."""
+
+    message: str
+
+
+@attrs.frozen
 class Failed:
     """A thread ended on an error (a journal the twin cannot replay, a strict plugin)."""
 
@@ -70,15 +77,15 @@ class _Job(threading.Thread):
         self.stopping = threading.Event()
         self.wake = threading.Event()
 
-    def pause_for_user(self) -> None:
+    def pause_for_user(self, margin: float = 0.0) -> None:
         """While the user is pressing keys, let the UI thread have the interpreter.
 
         Python runs one thread at a time; a thread replaying events would make
         each repaint wait for its turn. So background work sleeps while
         ``data.busy_until`` (set by the app on every move) is in the future.
         """
-        while time.monotonic() < self.data.busy_until and not self.stopping.is_set():
-            time.sleep(0.02)
+        while time.monotonic() < self.data.busy_until - margin and not self.stopping.is_set():
+            time.sleep(0.01)
 
     def stop(self) -> None:
         """Ask the thread to end soon (it is never waited for)."""
@@ -110,6 +117,8 @@ class Indexer(_Job):
 
     def run(self) -> None:
         journal = self.data.pool.for_thread()
+        inner = getattr(journal, "_journal", journal)  # a LockedJournal's own journal
+        inner.on_warning = lambda message: self.post(JournalWarning(message))
         try:
             replay = Replay(journal, self.data.manager, self.data.profile, branch=self.data.branch)
             frames = None
@@ -214,6 +223,8 @@ class Seeker(_Job):
                 self.wake.clear()
                 if self.stopping.is_set():
                     return
+                # the detail is shown once the keys pause: work it out then, not under them
+                self.pause_for_user(margin=0.15)
                 with self._lock:
                     target = self._target
                 if target < 1:

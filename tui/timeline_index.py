@@ -146,6 +146,7 @@ class TimelineIndex:
         self.epoch: datetime | None = None
         self.last_time: datetime | None = None
         self._change_mask: bytes = b""
+        self._spans: dict[tuple[int, int, int], tuple[float, float] | None] = {}
 
     # -- filling ------------------------------------------------------------------------------
 
@@ -229,6 +230,27 @@ class TimelineIndex:
         column = self.metrics[index]
         hi = min(hi, len(column))
         return [None if math.isnan(v) else float(v) for v in column[max(lo, 1) - 1 : hi]]
+
+    def span(self, index: int, lo: int, hi: int) -> tuple[float, float] | None:
+        """(min, max) of headline metric ``index`` over events ``lo..hi`` (evaluated ones).
+
+        Ranges that are fully evaluated are remembered, so the plot, the sparklines
+        and the scrubber pay for each stretch of the journal once.
+        """
+        column = self.metrics[index]
+        top = min(hi, len(column))
+        if lo > top:
+            return None
+        key = (index, lo, hi)
+        if top == hi and key in self._spans:
+            return self._spans[key]
+        values = [v for v in column[lo - 1 : top] if v == v]  # NaN is not equal to itself
+        found = (min(values), max(values)) if values else None
+        if top == hi:
+            if len(self._spans) > 200_000:
+                self._spans.clear()
+            self._spans[key] = found
+        return found
 
     def change_mask(self) -> bytes:
         """1 at every change event (raised or cleared a finding, topology, fault)."""

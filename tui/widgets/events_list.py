@@ -91,6 +91,7 @@ class EventsList(Widget, can_focus=True):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.seen_head: int | None = None  # live mode: events after it are new
+        self._bodies: dict[tuple[object, ...], Text] = {}
 
     @property
     def twin(self) -> TwinApp:
@@ -270,7 +271,6 @@ class EventsList(Widget, can_focus=True):
         self, s: int, row: EventRow | None, w: dict[str, int], width: int, cursor: int
     ) -> Text:
         app = self.twin
-        index = app.data.index
         marks = app.cursor.marks
         gutter = " "
         gutter_style = ""
@@ -284,29 +284,37 @@ class EventsList(Widget, can_focus=True):
             gutter, gutter_style = "•", "bold green"
         elif s in app.bookmark_seqs:
             gutter, gutter_style = "★", "yellow"
-        line = Text()
-        line.append(gutter, gutter_style)
-        line.append(str(s).rjust(w["seq"]))
-        line.append(" ")
-        if row is None:
-            line.append("…".ljust(w["time"]))
-        else:
-            line.append(clock(row.when, row.occurred_at, dated=bool(w["dated"])).ljust(w["time"]))
-            line.append(" ")
-            line.append((self._dt(row)).rjust(w["dt"]))
-            line.append(" ")
-            line.append(elide(row.type, w["type"]).ljust(w["type"]), "cyan")
-            line.append(" ")
-            line.append(elide(short_subject(row.subject), w["subject"]).ljust(w["subject"]))
-            line.append(" ")
-            line.append_text(flag_cells(index.flag(s)))
-            line.append(" ")
-            line.append(elide(row.summary, w["data"]), "dim" if s <= cursor else "")
-        line.truncate(width, pad=True)
+        line = Text(gutter, gutter_style)
+        line.append_text(self._body(s, row, w, width))
         if s == cursor:
             line.stylize(Style(reverse=True, bold=True))
         elif s > cursor:
             line.stylize("dim")
+        return line
+
+    def _body(self, s: int, row: EventRow | None, w: dict[str, int], width: int) -> Text:
+        """The row without the gutter and the cursor's styles (kept: rows repeat as you step)."""
+        flags = self.twin.data.index.flag(s)
+        key = (s, row is not None, flags, width, *w.values())
+        cached = self._bodies.get(key)
+        if cached is not None:
+            return cached
+        line = Text(str(s).rjust(w["seq"]) + " ")
+        if row is None:
+            line.append("…".ljust(w["time"]))
+        else:
+            line.append(clock(row.when, row.occurred_at, dated=bool(w["dated"])).ljust(w["time"]))
+            line.append(" " + self._dt(row).rjust(w["dt"]) + " ")
+            line.append(elide(row.type, w["type"]).ljust(w["type"]), "cyan")
+            line.append(" " + elide(short_subject(row.subject), w["subject"]).ljust(w["subject"]))
+            line.append(" ")
+            line.append_text(flag_cells(flags))
+            line.append(" ")
+            line.append(elide(row.summary, w["data"]), "dim")
+        line.truncate(width - 1, pad=True)
+        if len(self._bodies) > 2000:
+            self._bodies.clear()
+        self._bodies[key] = line
         return line
 
 

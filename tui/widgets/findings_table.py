@@ -115,16 +115,20 @@ class FindingsPane(Vertical):
 
     def _show_text(self) -> None:
         table = self.table
-        text = self.query_one("#finding-text", Static)
         chosen = table.shown[table.cursor_row] if 0 <= table.cursor_row < len(table.shown) else None
         if chosen is None:
-            text.update(Text("no findings active" if not table.shown else ""))
+            self._text(Text("no findings active" if not table.shown else ""))
             return
         active, was_cleared = chosen
         f = active.finding
         verb = "cleared here; raised at" if was_cleared else "since"
-        text.update(
-            Text(
-                printable(f"{f.rule} on {f.subject} ({verb} #{active.since}): {f.message}"),
-            )
+        self._text(
+            Text(printable(f"{f.rule} on {f.subject} ({verb} #{active.since}): {f.message}"))
         )
+
+    def _text(self, line: Text) -> None:
+        if line != self._last_text:
+            self._last_text = line
+            self.query_one("#finding-text", Static).update(line)
+
+    _last_text: Text | None = None

@@ -9,7 +9,6 @@ jumps to the last event that changed it.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from tui.app import TwinApp
 
 SPARK = "▁▂▃▄▅▆▇█"
-SPAN = 600  # events of history in a tile's sparkline
+BLOCK = 32  # events per sparkline cell (cells are whole blocks, the last one up to the cursor)
 BRAILLE_BASE = 0x2800
 # dot bits of a braille cell: (column, row from the top) → bit
 DOT = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (0, 3): 0x40,
@@ -34,19 +33,22 @@ DOT = {(0, 0): 0x01, (0, 1): 0x02, (0, 2): 0x04, (0, 3): 0x40,
 
 
 def sparkline(values: list[float], width: int) -> tuple[str, float, float] | None:
-    """``width`` bar characters for ``values`` (max per stretch), with the min and max shown."""
+    """At most ``width`` bar characters for ``values`` (the max of each stretch), with the
+    min and max of ``values`` (the scale to show beside it)."""
     if not values or width <= 0:
         return None
     n = len(values)
-    cells = []
-    for x in range(min(width, n)):
-        lo = x * n // min(width, n)
-        hi = max(lo + 1, (x + 1) * n // min(width, n))
-        cells.append(max(values[lo:hi]))
-    low, high = min(cells), max(cells)
+    if n <= width:
+        cells = values
+    else:
+        cells = [max(values[x * n // width : max(x * n // width + 1, (x + 1) * n // width)])
+                 for x in range(width)]  # fmt: skip
+    low, high = min(values), max(values)
     span = high - low
-    chars = "".join(SPARK[0 if span <= 0 else min(7, int((v - low) / span * 7.999))] for v in cells)
-    return chars, min(values), max(values)
+    if span <= 0:
+        return SPARK[0] * len(cells), low, high
+    scale = 7.999 / span
+    return "".join(SPARK[min(7, int((v - low) * scale))] for v in cells), low, high
 
 
 class MetricTiles(Widget, can_focus=True):
@@ -91,6 +93,20 @@ class MetricTiles(Widget, can_focus=True):
             for p in self.screen.query(MetricPlot):
                 p.refresh()
 
+    def _history(self, metric: int, seq: int, cells: int) -> list[float]:
+        """The max of each block of events up to ``seq`` (the last ``cells`` blocks)."""
+        if seq < 1:
+            return []
+        index = self.twin.data.index
+        last = (seq - 1) // BLOCK
+        out = []
+        for block in range(max(0, last - cells + 1), last + 1):
+            lo = block * BLOCK + 1
+            found = index.span(metric, lo, min(seq, lo + BLOCK - 1))
+            if found is not None:
+                out.append(found[1])
+        return out
+
     def values_at(self, index: int, seq: int) -> tuple[float | None, float | None]:
         """Metric ``index`` at ``seq`` and at the event before (index, or the seeked detail)."""
         app = self.twin
@@ -113,9 +129,7 @@ class MetricTiles(Widget, can_focus=True):
             now, before = self.values_at(i, seq)
             shown = value(unit, now, name)
             change, direction = delta(unit, now, before, name)
-            history = [
-                v for v in app.data.index.history(i, max(1, seq - SPAN + 1), seq) if v is not None
-            ]
+            history = self._history(i, seq, max(1, width - 34))
             line = Text()
             line.append("▸" if i == self.selected else " ", "bold")
             line.append(f"{label:<10} ", "bold" if i == self.selected else "")
@@ -125,20 +139,19 @@ class MetricTiles(Widget, can_focus=True):
                 "green" if direction > 0 else "red" if direction < 0 else "dim",
             )
             room = width - line.cell_len
-            drawn = sparkline(history, max(0, room))
-            if drawn is None:
-                line.append("no data" if not history else "", "dim")
+            if not history:
+                line.append("no data", "dim")
             else:
-                _chars, low, high = drawn
+                low, high = min(history), max(history)
                 scale = (
                     f" {value(unit, low, name)}"
                     if low == high
                     else f" {format_band(low, high, unit, name=name, compact=True)}"
                 )
                 spark_w = room - len(scale) if room - len(scale) >= 6 else room
-                chars = sparkline(history, spark_w)
-                if chars is not None:
-                    bars = chars[0] if low != high else "─" * len(chars[0])
+                drawn = sparkline(history[-spark_w:] if spark_w > 0 else [], spark_w)
+                if drawn is not None:
+                    bars = drawn[0] if low != high else "─" * len(drawn[0])
                     line.append(bars, "cyan")
                 if spark_w < room:
                     line.append(scale, "dim")
@@ -151,6 +164,11 @@ class MetricTiles(Widget, can_focus=True):
         return text
 
 
+def index_key(app: TwinApp) -> int:
+    """Changes when the evaluated part of the index grows (the plot's data)."""
+    return app.data.index.evaluated
+
+
 class MetricPlot(Widget):
     """The selected headline metric over every evaluated event; the cursor as a vertical line."""
 
@@ -160,9 +178,7 @@ class MetricPlot(Widget):
 
     def __init__(self) -> None:
         super().__init__(id="metric-plot")
-        self._cache: tuple[tuple[int, int, int, int], list[tuple[float, float] | None]] | None = (
-            None
-        )
+        self._grid: tuple[object, list[str], list[list[int]]] | None = None
 
     @property
     def twin(self) -> TwinApp:
@@ -173,21 +189,7 @@ class MetricPlot(Widget):
 
     def _columns(self, metric: int, dots: int, total: int) -> list[tuple[float, float] | None]:
         index = self.twin.data.index
-        key = (metric, dots, total, index.evaluated)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
-        column = index.metrics[metric]
-        evaluated = len(column)
-        out: list[tuple[float, float] | None] = []
-        for lo, hi in index.buckets(dots, total):
-            top = min(hi, evaluated)
-            if hi < lo or lo > top:
-                out.append(None)
-                continue
-            chunk = [v for v in column[lo - 1 : top] if not math.isnan(v)]
-            out.append((min(chunk), max(chunk)) if chunk else None)
-        self._cache = (key, out)
-        return out
+        return [index.span(metric, lo, hi) for lo, hi in index.buckets(dots, total)]
 
     def render(self) -> Text:
         """Title, y scale with units, braille curve, cursor and marks, x labels."""
@@ -218,19 +220,23 @@ class MetricPlot(Widget):
             axis_w = min(wanted, width // 2)
         if high - low < 1e-12:
             high = low + (abs(low) * 0.1 or 1.0)
-        rows = plot_h * 4
-        grid = [[0] * plot_w for _ in range(plot_h)]
+        key = (metric, plot_w, plot_h, total, index_key(app), low, high)
+        if self._grid is None or self._grid[0] != key:
+            rows = plot_h * 4
+            grid = [[0] * plot_w for _ in range(plot_h)]
+            span = high - low
 
-        def dot_row(v: float) -> int:
-            return rows - 1 - min(rows - 1, max(0, int((v - low) / (high - low) * (rows - 1))))
+            def dot_row(v: float) -> int:
+                return rows - 1 - min(rows - 1, max(0, int((v - low) / span * (rows - 1))))
 
-        for dx, col in enumerate(columns):
-            if col is None:
-                continue
-            top, bottom = dot_row(col[1]), dot_row(col[0])
-            for r in range(top, bottom + 1):
-                cell = grid[r // 4]
-                cell[dx // 2] |= DOT[(dx % 2, r % 4)]
+            for dx, col in enumerate(columns):
+                if col is None:
+                    continue
+                for r in range(dot_row(col[1]), dot_row(col[0]) + 1):
+                    grid[r // 4][dx // 2] |= DOT[(dx % 2, r % 4)]
+            strings = ["".join(chr(BRAILLE_BASE + b) for b in line) for line in grid]
+            self._grid = (key, strings, grid)
+        _key, strings, grid = self._grid
         cursor_x = min(plot_w - 1, (app.cursor.seq - 1) * plot_w // total) if app.cursor.seq else -1
         marks = {min(plot_w - 1, (s - 1) * plot_w // total): n for n, s in app.cursor.marks.items()}
         lines = [title]
@@ -241,15 +247,20 @@ class MetricPlot(Widget):
                 axis = value(unit, low, name)
             else:
                 axis = ""
-            line = Text(axis.rjust(axis_w - 1) + "┤" if axis else " " * (axis_w - 1) + "│", "dim")
-            for x in range(plot_w):
-                bits = grid[r][x]
-                if x == cursor_x:
-                    line.append(chr(BRAILLE_BASE + bits) if bits else "│", "bold yellow")
-                elif x in marks:
-                    line.append(chr(BRAILLE_BASE + bits) if bits else "┆", "magenta")
-                else:
-                    line.append(chr(BRAILLE_BASE + bits), "cyan")
+            prefix = axis.rjust(axis_w - 1) + "┤" if axis else " " * (axis_w - 1) + "│"
+            chars = list(strings[r])
+            if 0 <= cursor_x < plot_w and not grid[r][cursor_x]:
+                chars[cursor_x] = "│"
+            for x in marks:
+                if 0 <= x < plot_w and not grid[r][x] and x != cursor_x:
+                    chars[x] = "┆"
+            line = Text(prefix, "dim")
+            line.append("".join(chars), "cyan")
+            base = len(prefix)
+            for x in marks:
+                line.stylize("magenta", base + x, base + x + 1)
+            if cursor_x >= 0:
+                line.stylize("bold yellow", base + cursor_x, base + cursor_x + 1)
             lines.append(line)
         left, right = "#1", f"#{total}"
         at = f"▲#{app.cursor.seq}" if app.cursor.seq else ""

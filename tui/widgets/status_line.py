@@ -93,4 +93,8 @@ class StatusLine(Static):
         line = Text("  ").join(p for _, p in kept)
         if line.cell_len > width:
             line = Text(elide(line.plain, width))
-        self.update(line)
+        if line != self._shown:
+            self._shown = line
+            self.update(line, layout=False)  # one row, always: no layout pass per step
+
+    _shown: Text | None = None

@@ -31,7 +31,14 @@ class TopologyTree(Tree[None]):
         self.guide_depth = 2
 
     def show(self, nodes: tuple[Node, ...]) -> None:
-        """Replace the tree with ``nodes`` (all expanded)."""
+        """Show ``nodes`` (all expanded): labels in place when the shape is the same."""
+        if nodes == self._shown_nodes:
+            return
+        if self._shown_nodes is not None and _shape(nodes) == _shape(self._shown_nodes):
+            self._relabel(self.root.children, nodes)
+            self._shown_nodes = nodes
+            return
+        self._shown_nodes = nodes
         line = self.cursor_line
         self.clear()
         for node in nodes:
@@ -39,6 +46,16 @@ class TopologyTree(Tree[None]):
         self.root.expand_all()
         if line > 0:
             self.call_after_refresh(self._restore, line)
+
+    _shown_nodes: tuple[Node, ...] | None = None
+
+    def _relabel(self, tree_nodes: object, nodes: tuple[Node, ...]) -> None:
+        for tree_node, node in zip(tree_nodes, nodes, strict=True):  # type: ignore[call-overload]
+            label = _label(node)
+            if tree_node.label != label:
+                tree_node.set_label(label)
+            if node.children:
+                self._relabel(tree_node.children, node.children)
 
     def _restore(self, line: int) -> None:
         self.cursor_line = min(line, max(0, self.last_line))
@@ -50,3 +67,8 @@ class TopologyTree(Tree[None]):
                 self._add(branch, child)
         else:
             parent.add_leaf(_label(node))
+
+
+def _shape(nodes: tuple[Node, ...]) -> tuple[object, ...]:
+    """The tree's structure without its labels."""
+    return tuple(_shape(n.children) for n in nodes)
