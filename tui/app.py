@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -28,6 +27,7 @@ from tui.background import (
     FilterJob,
     FilterReady,
     Indexer,
+    Job,
     JournalWarning,
     Progress,
     Seeker,
@@ -162,10 +162,12 @@ class TwinApp(App[None]):
         for job in self._jobs():
             job.stop()
 
-    def _jobs(self) -> list[threading.Thread]:
+    def _jobs(self) -> list[Job]:
         from tui.screens.diff import DiffScreen
 
-        jobs = [j for j in (self._indexer, self._seeker, self._filter_job) if j is not None]
+        jobs: list[Job] = [
+            j for j in (self._indexer, self._seeker, self._filter_job) if j is not None
+        ]
         jobs += [s._job for s in self.screen_stack if isinstance(s, DiffScreen) and s._job]
         return jobs
 

@@ -69,7 +69,9 @@ class Failed:
 Post = Callable[[object], None]
 
 
-class _Job(threading.Thread):
+class Job(threading.Thread):
+    """A background thread of the TUI: a stop flag, a wake-up event, reports to the app."""
+
     def __init__(self, data: TimelineData, post: Post, name: str) -> None:
         super().__init__(name=f"twin-tui-{name}", daemon=True)
         self.data = data
@@ -101,7 +103,7 @@ class _Job(threading.Thread):
             self.stopping.set()
 
 
-class Indexer(_Job):
+class Indexer(Job):
     """Scans, then evaluates, every event into ``data.index``; in live mode, keeps going.
 
     Args:
@@ -191,11 +193,13 @@ class Indexer(_Job):
                         return None
                     self._report(target)
         finally:
-            source.close()  # its clean-up (saving snapshots) runs here, not in a finalizer
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # its clean-up (saving snapshots) runs here, not in a finalizer
         return frame.seq if frame is not None else engine_at
 
 
-class Seeker(_Job):
+class Seeker(Job):
     """Works out the :class:`Detail` at the latest requested seq (older requests are dropped)."""
 
     def __init__(self, data: TimelineData, post: Post) -> None:
@@ -278,7 +282,7 @@ class FilterReady:
     seqs: object  # array('I') of matching seqs, in order
 
 
-class FilterJob(_Job):
+class FilterJob(Job):
     """Finds the events a filter matches, reading the journal only for plain words."""
 
     def __init__(self, data: TimelineData, post: Post, spec: Filter) -> None:
@@ -314,7 +318,7 @@ class DiffReady:
     result: dict[str, object]
 
 
-class DiffJob(_Job):
+class DiffJob(Job):
     """Works out the diff between two events with a replay of its own."""
 
     def __init__(self, data: TimelineData, post: Post, a: int, b: int) -> None:
@@ -352,7 +356,7 @@ class BisectDone:
     error: BaseException | None = None
 
 
-class BisectJob(_Job):
+class BisectJob(Job):
     """Runs :func:`twin.bisect.bisect` (the code of ``twin bisect``) with a replay of its own."""
 
     def __init__(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -34,8 +35,8 @@ class TimelineCommands(Provider):
         assert isinstance(self.app, TwinApp)
         return self.app
 
-    def _goto(self, seq: int) -> Callable[[], None]:
-        return lambda: self.twin.cursor.move(seq, jump=True)
+    def _goto(self, seq: int) -> Callable[[], object]:
+        return partial(self.twin.cursor.move, seq, jump=True)
 
     def _next_of(self, column: str, code: int, name: str) -> Callable[[], None]:
         def run() -> None:
@@ -80,7 +81,7 @@ class TimelineCommands(Provider):
             yield (
                 f"filter subject:{name}",
                 "list only the events on it",
-                lambda n=name: app.apply_filter(f"subject:{n}"),
+                partial(app.apply_filter, f"subject:{name}"),
             )
         from tui.screens.help import key_label
         from tui.screens.timeline import TimelineScreen
@@ -92,7 +93,7 @@ class TimelineCommands(Provider):
             yield (
                 f"{binding.description}",  # type: ignore[union-attr]
                 f"key {key_label(binding)}",  # type: ignore[arg-type]
-                lambda a=action: app.run_action(a, app.timeline),
+                partial(app.run_action, action, app.timeline),
             )
 
     async def discover(self) -> Hits:

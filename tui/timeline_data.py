@@ -190,9 +190,9 @@ class TimelineData:
         self.first_time: datetime | None = None
         self.last_time: datetime | None = None
         if self.head:
-            self.first_time = self.row(1).when if self.row(1) else None
-            last = self.row(self.head)
-            self.last_time = last.when if last else None
+            first, last = self.row(1), self.row(self.head)
+            self.first_time = first.when if first is not None else None
+            self.last_time = last.when if last is not None else None
 
     @classmethod
     def open(

@@ -10,6 +10,7 @@ content comes from :func:`twin.diff.diff_between`, the function behind
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -38,6 +39,10 @@ def topology_value(row: dict[str, Any], side: str) -> str:
     if row.get(f"{side}_default"):
         text += " (default)"
     return printable(text)
+
+
+def _seq(seq: int) -> int | None:
+    return seq
 
 
 class DiffTable(DataTable[Text]):
@@ -139,7 +144,7 @@ class DiffScreen(Screen[None]):
                 Text(topology_value(row, "a")),
                 Text(topology_value(row, "b")),
             )
-            table.targets.append(lambda s=subject: self._last_on(s))
+            table.targets.append(partial(self._last_on, subject))
         self._empty(table, "no topology change")
 
     def _metrics(self, rows: list[dict[str, Any]]) -> None:
@@ -157,11 +162,7 @@ class DiffScreen(Screen[None]):
                 Text(format_delta(row["delta"], unit, name=name, compact=True), justify="right"),
                 Text(format_percent_change(row["pct"]), justify="right"),
             )
-            table.targets.append(
-                lambda subject=row["subject"], metric=row["metric"]: self._metric_cause(
-                    subject, metric
-                )
-            )
+            table.targets.append(partial(self._metric_cause, row["subject"], row["metric"]))
         self._empty(table, "no metric changed")
 
     def _findings(self, found: dict[str, list[dict[str, Any]]]) -> None:
@@ -180,9 +181,9 @@ class DiffScreen(Screen[None]):
                     Text(printable(f["message"])),
                 )
                 if key == "raised":
-                    table.targets.append(lambda since=f["since"]: int(since))
+                    table.targets.append(partial(_seq, int(f["since"])))
                 else:
-                    table.targets.append(lambda s=f["subject"]: self._last_on(s))
+                    table.targets.append(partial(self._last_on, str(f["subject"])))
         self._empty(table, "no finding raised or resolved")
 
     def _events(self, events: dict[str, int]) -> None:
@@ -191,7 +192,7 @@ class DiffScreen(Screen[None]):
         table.add_column("count", key="count")
         for name, count in sorted(events.items(), key=lambda kv: (-kv[1], kv[0])):
             table.add_row(Text(printable(name)), Text(f"{count:,}", justify="right"))
-            table.targets.append(lambda n=name: self._first_of_type(n))
+            table.targets.append(partial(self._first_event_of_type, name))
         self._empty(table, "no event between")
 
     def _empty(self, table: DiffTable, message: str) -> None:
@@ -219,7 +220,7 @@ class DiffScreen(Screen[None]):
                 return seq
         return self._last_on(subject) or self.b
 
-    def _first_of_type(self, name: str) -> int | None:
+    def _first_event_of_type(self, name: str) -> int | None:
         index = self.data.index
         code = index.types.codes.get(name)
         if code is None:
