@@ -67,7 +67,7 @@ from twin.events import (
     WeightChanged,
 )
 from twin.frames import Frame, MetricStore
-from twin.hookspecs import hookimpl
+from twin.hook_markers import hookimpl
 from twin.observed import observed_subject, relative_error
 from twin.profile import Parameter, Profile
 from twin.reducer import Changes

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import pluggy
+# The markers live in the domain layer (twin.api re-exports hookimpl); kept importable from here.
+from twin.hook_markers import PROJECT as PROJECT
+from twin.hook_markers import hookimpl as hookimpl
+from twin.hook_markers import hookspec as hookspec
 
 if TYPE_CHECKING:
     import click
@@ -25,11 +28,6 @@ if TYPE_CHECKING:
     from twin.frames import Frame
     from twin.profile import Parameter
     from twin.rules import Rule
-
-PROJECT = "maestro_twin"
-
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
