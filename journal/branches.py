@@ -26,7 +26,7 @@ MAIN = "main"
 UNBOUNDED = 1 << 62
 """An upper seq bound that no journal reaches."""
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+/-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+/-]{0,99}\Z")
 
 
 @attrs.frozen(slots=True)

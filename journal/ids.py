@@ -20,7 +20,7 @@ _RANDOM_MASK = (1 << _RANDOM_BITS) - 1
 # Reseed with the top random bit clear, so a millisecond has at least 2**73 ids to go.
 _SEED_MASK = (1 << (_RANDOM_BITS - 1)) - 1
 
-UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
 
 
 class _Clock:

@@ -228,6 +228,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="seed note: SGMs support 50% fewer connections than standalone mode due "
             "to backup state storage",
             summary="usable share of a member's standalone connection capacity with HyperSync",
+            domain="share",
         ),
         parameter(
             DEFAULT,
@@ -237,6 +238,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: the order of a mid-range Maestro appliance's datasheet "
             "concurrent connections; give connections_capacity per member instead",
             summary="standalone concurrent connections of a member that does not say",
+            domain="positive",
         ),
         parameter(
             HIGH,
@@ -245,6 +247,7 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: at 80% one failed member of five already pushes the others to 100%",
             summary="utilization from which capacity.high warns",
+            domain="positive",
         ),
         parameter(
             EXHAUSTED,
@@ -253,5 +256,6 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: a full table drops new connections",
             summary="utilization from which capacity.exhausted is an error",
+            domain="positive",
         ),
     ]

@@ -85,6 +85,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="seed note: Checkpoint timing: Balance I/O frequency with recovery time "
             "(recommended 60-second intervals)." + DOUBT,
             summary="recommended state checkpoint interval (doubted concept)",
+            domain="positive",
         ),
         parameter(
             MAX_EXTRA,
@@ -94,6 +95,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="seed note: Improper checkpoint configuration can increase disk writes "
             "by 140%." + DOUBT,
             summary="most extra disk writes a bad checkpoint interval causes (doubted concept)",
+            domain="non-negative",
         ),
         parameter(
             SATURATION,
@@ -103,6 +105,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: an interval ten times off (6 s or 600 s) is as bad as it "
             "gets; the log scale treats halving and doubling alike",
             summary="how far off (as a factor) the interval must be for the full extra writes",
+            domain="above-one",
         ),
         parameter(
             TOLERANCE,
@@ -111,5 +114,6 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: up to 10% more writes (about 51-71 s) is within normal tuning",
             summary="extra disk writes tolerated before checkpoint.interval warns",
+            domain="non-negative",
         ),
     ]

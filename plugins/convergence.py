@@ -162,6 +162,7 @@ def _seed_parameters() -> list[Parameter]:
             provenance="seed",
             source=cpu_quote,
             summary="failover convergence time in normal operation",
+            domain="positive",
         ),
         parameter(
             MAX_MEMBERS,
@@ -171,6 +172,7 @@ def _seed_parameters() -> list[Parameter]:
             source="seed note: Sub-second failover capability maintained up to 52-member "
             "configurations (not an official limit: domain reference §1.3)",
             summary="largest group with sub-second failover",
+            domain="positive",
         ),
         parameter(
             CPU,
@@ -179,6 +181,7 @@ def _seed_parameters() -> list[Parameter]:
             provenance="seed",
             source=cpu_quote,
             summary="member CPU above which failover convergence degrades",
+            domain="percent",
         ),
         parameter(
             OVERLOAD,
@@ -189,5 +192,6 @@ def _seed_parameters() -> list[Parameter]:
             provenance="seed",
             source=cpu_quote,
             summary="failover convergence time while a member is above the CPU limit",
+            domain="positive",
         ),
     ]

@@ -104,6 +104,7 @@ def cul_parameters() -> list[Parameter]:
             provenance="official",
             source=DEAD_SOURCE,
             summary="time without cluster control packets before a member is declared dead",
+            domain="positive",
         ),
         parameter(
             CUL_DEAD,
@@ -112,6 +113,7 @@ def cul_parameters() -> list[Parameter]:
             provenance="community",
             source=CUL_SOURCE,
             summary="the dead timer while a member's CPU is at or above the under-load threshold",
+            domain="positive",
         ),
     ]
 

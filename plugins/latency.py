@@ -104,6 +104,7 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="seed",
             source=quote,
             summary="connection setup latency with HyperSync on",
+            domain="positive",
         ),
         parameter(
             STANDALONE_US,
@@ -112,6 +113,7 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="seed",
             source=quote,
             summary="connection setup latency with HyperSync off",
+            domain="positive",
         ),
         parameter(
             CPU_SHARE,
@@ -121,5 +123,6 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: setting up a connection is CPU work on the owning member "
             "for its whole latency (an upper bound; lower it if part is waiting)",
             summary="share of the setup latency that is CPU time on the member",
+            domain="fraction",
         ),
     ]

@@ -282,6 +282,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="seed note: HyperSync operations require 20% memory headroom beyond connection"
             " tables",
             summary="memory HyperSync needs on top of the connection tables",
+            domain="non-negative",
         ),
         parameter(
             VS_MAX,
@@ -291,6 +292,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="seed note: Limit VS instances to 80% of physical memory, reserve 20% for "
             "HyperSync",
             summary="largest share of physical memory Virtual Systems may take",
+            domain="share",
         ),
         parameter(
             ENTRY,
@@ -300,6 +302,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: one connection costs about 1 kB across the firewall, SecureXL and"
             " NAT tables; calibrate from `fw tab -s` on a member",
             summary="memory per connection-table entry",
+            domain="positive",
         ),
         parameter(
             COPIES,
@@ -309,6 +312,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="domain reference §1.9 (inferred, widely reported): HyperSync keeps one backup"
             " entry per connection on another member",
             summary="backup entries each connection keeps on other members",
+            domain="non-negative",
         ),
         parameter(
             FRAG_MAX,
@@ -318,6 +322,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: allocators lose at most about a quarter of free memory to "
             "fragmentation before compaction or a restart",
             summary="fragmentation that endless churn tends to",
+            domain="fraction",
         ),
         parameter(
             PER_VS,
@@ -327,6 +332,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: a Virtual System create or remove moves GBs at once; about 20 of "
             "them take fragmentation to 63% of its maximum",
             summary="churn weight of one VS created or removed",
+            domain="non-negative",
         ),
         parameter(
             PER_MEMBERSHIP,
@@ -336,6 +342,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: a member joining or leaving re-homes backup entries, a fifth of a"
             " VS change",
             summary="churn weight of one member joining or leaving the group",
+            domain="non-negative",
         ),
         parameter(
             PER_TURNOVER,
@@ -345,6 +352,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: freeing connection entries worth twice the physical memory takes "
             "fragmentation to 63% of its maximum",
             summary="churn weight of connection-table GB freed per physical GB",
+            domain="non-negative",
         ),
         parameter(
             TOLERANCE,
@@ -353,6 +361,7 @@ def twin_register_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: losing more than 10% of free memory is worth a planned restart",
             summary="fragmentation above which memory.fragmented warns",
+            domain="fraction",
         ),
         parameter(
             BLADES,
@@ -362,6 +371,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: five blades is a firewall with the usual threat-prevention bundle"
             " (IPS, Application Control, URL Filtering, Anti-Bot): combined services",
             summary="blade count from which a member runs combined services",
+            domain="positive",
         ),
         parameter(
             DEFAULT_GB,
@@ -371,5 +381,6 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: the event catalog's default member memory ("
             "member_added memory_gb 64) stands for the appliance's base configuration",
             summary="memory at or below which a member has the default configuration",
+            domain="positive",
         ),
     ]

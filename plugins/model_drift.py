@@ -105,5 +105,6 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: gateway output rounds (whole percent, whole seconds) and samples "
             "at its own moment; 10% beyond the model's band is drift, less is measurement",
             summary="how far outside the model's band an observation may fall before it is drift",
+            domain="non-negative",
         ),
     ]

@@ -278,6 +278,7 @@ def _seed_parameters() -> list[Parameter]:
             provenance="seed",
             source="seed note: Each additional member increases sync traffic by 8-12% system-wide",
             summary="growth of sync traffic per added member at the same load",
+            domain="non-negative",
         ),
         parameter(
             NETWORK,
@@ -286,6 +287,7 @@ def _seed_parameters() -> list[Parameter]:
             provenance="seed",
             source="seed note: Dedicated 10GbE sync networks prevent synchronization bottlenecks",
             summary="speed of the dedicated sync network large deployments need",
+            domain="positive",
         ),
         parameter(
             NEW_BYTES,
@@ -295,6 +297,7 @@ def _seed_parameters() -> list[Parameter]:
             source="assumption: one backup-entry message (5-tuple, state, NAT, timers, framing), "
             "the order of a ClusterXL delta-sync record",
             summary="sync bytes sent for each new connection",
+            domain="non-negative",
         ),
         parameter(
             UPDATE_BYTES,
@@ -304,6 +307,7 @@ def _seed_parameters() -> list[Parameter]:
             source="assumption: state changes (TCP state, timers) of an established connection "
             "cost a few small updates a minute",
             summary="sync bytes per second for each established connection",
+            domain="non-negative",
         ),
         parameter(
             LARGE,
@@ -313,6 +317,7 @@ def _seed_parameters() -> list[Parameter]:
             source="assumption: twice the 4 load-sharing members beyond which ClusterXL delta "
             "sync stops scaling (domain reference §1.3, official)",
             summary="group size above which a group is a large deployment",
+            domain="positive",
         ),
         parameter(
             HIGH,
@@ -321,6 +326,7 @@ def _seed_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: keep a fifth of the sync network for bursts and failover resync",
             summary="sync utilization from which sync.high warns",
+            domain="positive",
         ),
         parameter(
             SATURATED,
@@ -329,5 +335,6 @@ def _seed_parameters() -> list[Parameter]:
             provenance="assumption",
             source="assumption: beyond the network's speed, sync lags and backups go stale",
             summary="sync utilization from which sync.saturated is an error",
+            domain="positive",
         ),
     ]

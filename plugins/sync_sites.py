@@ -136,6 +136,7 @@ def site_parameters() -> list[Parameter]:
             f"System Admin Guide, 'SyncXL': {SYNCXL})",
             summary="standby site's UP members ÷ the active site's below which cross-site "
             "backups are off",
+            domain="fraction",
         ),
         parameter(
             INTERVAL,
@@ -145,6 +146,7 @@ def site_parameters() -> list[Parameter]:
             source="OFFICIAL: 'Delta Sync interval (ms) 100' in the `cphaprob syncstat` "
             f"example of the R80.20 CLI Reference Guide: {SYNCSTAT}",
             summary="how often delta sync sends its updates to the backups",
+            domain="positive",
         ),
     ]
 

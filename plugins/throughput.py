@@ -116,6 +116,7 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: the order of a mid-range Maestro appliance's threat-"
             "prevention throughput; give throughput_gbps per member instead",
             summary="standalone throughput of a member that does not say",
+            domain="positive",
         ),
         parameter(
             OVERHEAD,
@@ -125,5 +126,6 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: the seed says 'marginal'; sibling AI notes in its source "
             "repository say ~1% per member (domain reference §0.1)",
             summary="throughput capacity each extra serving member costs every member",
+            domain="fraction",
         ),
     ]

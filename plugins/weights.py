@@ -166,5 +166,6 @@ def twin_register_parameters() -> list[Parameter]:
             source="assumption: 20% over its capacity share (40% of the load on 33% of "
             "the capacity) is a deliberate skew, not weight rounding",
             summary="how far a member's load share may exceed its capacity share",
+            domain="non-negative",
         ),
     ]

@@ -145,3 +145,28 @@ def tamper(path: Any, *statements: str) -> None:
             conn.execute(sql)
     finally:
         conn.close()
+
+
+@contextmanager
+def memory_cap(extra: int = 1 << 30) -> Iterator[None]:
+    """Let the block allocate at most ``extra`` more bytes of address space (Linux).
+
+    A regression that reads /dev/zero then fails with MemoryError (a traceback the
+    test sees) instead of exhausting the machine.
+    """
+    import resource
+
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = pages * resource.getpagesize() + extra
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -69,7 +69,7 @@ from twin.events import (
 from twin.frames import Frame, MetricStore
 from twin.hook_markers import hookimpl
 from twin.observed import observed_subject, relative_error
-from twin.profile import Parameter, Profile
+from twin.profile import Domain, Parameter, Profile
 from twin.reducer import Changes
 from twin.rules import (
     ActiveFinding,
@@ -104,6 +104,7 @@ __all__ = [
     "ActiveFinding",
     "Changes",
     "CheckpointIntervalChanged",
+    "Domain",
     "Envelope",
     "Event",
     "Finding",

@@ -13,6 +13,7 @@ is an :class:`Importer`.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ import orjson
 
 from twin.errors import TwinInputError
 from twin.events import Event, EventRegistry
+from twin.input_files import check_input_file
 from twin.textsafe import first_unsafe
 
 ENVELOPE_KEYS = (
@@ -134,9 +136,18 @@ def normalise_time(value: Any, field: str = "ts") -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return moment.strftime(spec)
+    try:
+        moment = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise TwinInputError(
+            f"is outside the years 0001-9999 once converted to UTC (got {value!r})",
+            field=field,
+            value=value,
+        ) from None
+    # Spelled out rather than strftime: %Y does not pad years before 1000 everywhere.
+    m = moment
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    return f"{text}.{m.microsecond:06d}Z" if m.microsecond else f"{text}Z"
 
 
 class JsonLinesImporter:
@@ -158,7 +169,40 @@ class JsonLinesImporter:
                     raise TwinInputError(f"not valid JSON: {exc}", line=number) from None
                 if not isinstance(fields, dict):
                     raise TwinInputError("each line must be a JSON object with a type", line=number)
+                if line.count(b'":') != len(fields) or _SPACE_BEFORE_COLON.search(line):
+                    _refuse_duplicate_keys(line, number)
                 yield Record(number, fields)
+
+
+# Every key in a JSON text ends with `"` then optional blanks then `:`. If a line
+# shows exactly as many `":` as its object has keys, and no blank before a colon,
+# no key can be there twice; only other lines take the slower exact check.
+_SPACE_BEFORE_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _refuse_duplicate_keys(line: bytes, number: int) -> None:
+    """Refuse a JSON line that gives a key twice (JSON parsers keep the last one silently).
+
+    Raises:
+        TwinInputError: the first key given twice, at any depth.
+    """
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise TwinInputError(
+                    "given twice in one object; give each key once", field=key, line=number
+                )
+            seen[key] = value
+        return seen
+
+    try:
+        json.loads(line, object_pairs_hook=pairs)
+    except RecursionError:
+        raise TwinInputError("nested too deeply to read", line=number) from None
+    except ValueError as exc:  # what orjson took, the standard parser should take too
+        raise TwinInputError(f"not valid JSON: {exc}", line=number) from None
 
 
 class CsvImporter:
@@ -193,6 +237,14 @@ class CsvImporter:
                     if "type" not in header:
                         raise TwinInputError(
                             "the header row needs a 'type' column", field="type", line=number
+                        )
+                    named = [h for h in header if h]
+                    twice = next((h for h in named if named.count(h) > 1), None)
+                    if twice is not None:
+                        raise TwinInputError(
+                            "column given twice in the header; give each column once",
+                            field=twice,
+                            line=number,
                         )
                     continue
                 if len(row) > len(header):
@@ -324,8 +376,7 @@ def read_event_file(
     """
     path = Path(path)
     shown = str(path)
-    if not path.exists():
-        raise TwinInputError("no such file", source=shown)
+    check_input_file(path, "event file")  # a regular file (not a FIFO or /dev/zero), not huge
     importer = importer_for(path, importers)
     try:
         for record in importer.read(path):

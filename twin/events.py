@@ -23,14 +23,23 @@ import attrs
 from twin.errors import EventDataError, UnknownEventTypeError
 from twin.textsafe import first_unsafe
 
-MEMBER_ID = re.compile(r"^([1-9][0-9]*)_([0-9]+)$")
+MEMBER_ID = re.compile(r"^([1-9][0-9]*)_([0-9]+)\Z")
 LINK_KINDS = ("downlink", "uplink", "sync", "site", "mgmt")
 GROUP_MODES = ("gateway", "vsx", "vsnext")
 LOAD_FIELDS = ("connections", "cps", "cpu_pct", "throughput_gbps")
-SUBJECT = re.compile(r"^(site|group|member|orchestrator|link):[^\s/@]+$")
-METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+SUBJECT = re.compile(r"^(site|group|member|orchestrator|link):[^\s/@]+\Z")
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\Z")
 
 E = TypeVar("E", bound="Event")
+
+MAX_MAGNITUDE = 10**15
+"""The largest number an event field takes (a quadrillion connections, Gbps, GB...).
+
+Far above any deployment, and far enough below float overflow that the rules'
+products and sums stay finite (an input of 1.7e308 used to come out as ``inf``
+and print as ``null``)."""
+
+TOO_LARGE = "must be at most 1e15 in size (no deployment comes near; a typo?)"
 
 
 # -- field helpers ---------------------------------------------------------------------------
@@ -52,11 +61,15 @@ def _check_kind(kind: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _fail(name, value, "must be an integer")
+            if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+                raise _fail(name, value, TOO_LARGE)
         elif kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise _fail(name, value, "must be a number")
             if value != value or value in (float("inf"), float("-inf")):
                 raise _fail(name, value, "must be a finite number")
+            if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+                raise _fail(name, value, TOO_LARGE)
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise _fail(name, value, "must be a non-empty string")

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from twin.events import Event
-from twin.profile import Parameter, Profile
+from twin.profile import Domain, Parameter, Profile, domain_of
 
 if TYPE_CHECKING:
     from twin.reducer import Changes
     from twin.state import TwinState
 
-RULE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9]+(-[a-z0-9]+)*$")
+RULE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9]+(-[a-z0-9]+)*\Z")
 
 
 class Severity(enum.Enum):
@@ -533,8 +533,26 @@ def parameter(
     summary: str = "",
     low: float | None = None,
     high: float | None = None,
+    domain: str | Domain | None = None,
 ) -> Parameter:
-    """Declare a parameter (return it from ``twin_register_parameters``)."""
+    """Declare a parameter (return it from ``twin_register_parameters``).
+
+    Args:
+        name: dotted id, ``<family>.<name>``.
+        value: the default value.
+        unit: its unit.
+        provenance: ``seed``, ``official``, ``community``, ``assumption`` or ``measured``.
+        source: what backs the number.
+        summary: one line on what it means.
+        low: lower end of its band, if any.
+        high: upper end of its band, if any.
+        domain: the values it may take: ``positive``, ``non-negative``, ``fraction``,
+            ``share``, ``percent``, ``above-one``, a :class:`~twin.profile.Domain`, or
+            None for any finite number. A profile that sets it outside is refused.
+
+    Raises:
+        ValueError: the value or band is outside the domain, or an unknown domain name.
+    """
     return Parameter(
         name=name,
         value=float(value),
@@ -544,6 +562,7 @@ def parameter(
         summary=summary,
         low=None if low is None else float(low),
         high=None if high is None else float(high),
+        domain=domain_of(domain),
     )
 
 

@@ -17,6 +17,7 @@ import attrs
 from journal import Journal
 from twin.errors import TwinInputError
 from twin.event_files import BUILTIN_IMPORTERS, Importer, to_new_event
+from twin.input_files import check_input_file
 from twin.plugin_manager import TwinPluginManager
 from twin.state import TwinState
 from twin.text_import import (
@@ -159,8 +160,7 @@ def open_source(
     path = Path(path)
     shown = str(path)
     options = import_options or ImportOptions()
-    if not path.exists():
-        raise TwinInputError("no such file", source=shown)
+    check_input_file(path, "journal or event file", limit=None)  # no FIFO, device or folder
     registry = manager.event_registry()
     importers = manager.importers()
     from twin.plan.source import is_plan_file, plan_journal  # a plan is a source too (§3)

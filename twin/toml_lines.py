@@ -135,7 +135,7 @@ def parse_toml(text: str, shown: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error becomes one located line (``file:line: not valid TOML``).
 
     Raises:
-        TwinInputError: the text is not valid TOML.
+        TwinInputError: the text is not valid TOML, or is nested too deeply to read.
     """
     try:
         return tomllib.loads(text)
@@ -143,4 +143,8 @@ def parse_toml(text: str, shown: str) -> dict[str, Any]:
         found = _TOML_LINE.search(str(exc))
         raise TwinInputError(
             f"not valid TOML: {exc}", source=shown, line=int(found.group(1)) if found else None
+        ) from None
+    except RecursionError:
+        raise TwinInputError(
+            "not valid here: arrays or tables nested too deeply to read", source=shown
         ) from None

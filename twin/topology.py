@@ -52,6 +52,7 @@ import attrs
 from twin.errors import TwinInputError
 from twin.event_files import NewEvent, normalise_time
 from twin.events import EventRegistry
+from twin.input_files import read_input_text
 from twin.reducer import apply
 from twin.state import TwinState
 from twin.toml_lines import TomlTable as _Table
@@ -188,12 +189,7 @@ def _deployment(
 
 
 def _read_text(path: Path, shown: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TwinInputError("no such topology file", source=shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TwinInputError(f"cannot read topology file: {exc}", source=shown) from None
+    return read_input_text(path, "topology file")
 
 
 def read_topology(path: str | Path, registry: EventRegistry) -> list[NewEvent]:

@@ -177,15 +177,32 @@ def append_cmd(
             raise TwinInputError(
                 "give fields as key=value, e.g. member=1_03", field="KEY=VALUE", value=item
             )
-        record_fields[key.strip()] = value
-    record_fields["ts"] = ts or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for key, given in (
-        ("actor", actor or os.environ.get("USER")),
-        ("reason", reason),
-        ("correlation_id", correlation_id),
+        key = key.strip()
+        if key == "type":
+            raise TwinInputError(
+                "the event type is the second argument, not a field", field=key, value=value
+            )
+        if key in record_fields:
+            raise TwinInputError(
+                f"given twice ({record_fields[key]!r} and {value!r}); give each field once",
+                field=key,
+                value=value,
+            )
+        record_fields[key] = value
+    for key, option, given in (
+        ("ts", "--ts", ts),
+        ("actor", "--actor", actor),
+        ("reason", "--reason", reason),
+        ("correlation_id", "--correlation-id", correlation_id),
     ):
+        if given and key in record_fields:
+            raise TwinInputError(f"give it once: as {option} or as {key}=, not both", field=key)
         if given:
             record_fields[key] = given
+    record_fields.setdefault("ts", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    user = os.environ.get("USER")
+    if user:
+        record_fields.setdefault("actor", user)
     manager = settings().manager
     registry = manager.event_registry()
     try:

@@ -21,6 +21,7 @@ import attrs
 from twin.errors import TwinInputError
 from twin.event_files import Record, normalise_time, to_new_event
 from twin.events import EventRegistry
+from twin.input_files import read_input_text
 from twin.plan.model import DEFAULT_STEP_S, LAST, Expectation, Plan, Step
 from twin.rules import Severity
 from twin.suggest import closest
@@ -61,7 +62,7 @@ _DURATION = re.compile(
     r"^\s*(?:(?P<d>\d+(?:\.\d+)?)\s*d)?\s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*"
     r"(?:(?P<m>\d+(?:\.\d+)?)\s*m(?:in)?)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*$"
 )
-_SUBJECT = re.compile(r"^(system|(site|group|member|link|orchestrator|vs):[^\s:]+)$")
+_SUBJECT = re.compile(r"^(system|(site|group|member|link|orchestrator|vs):[^\s:]+)\Z")
 
 
 def parse_duration(text: Any) -> float:
@@ -161,15 +162,7 @@ def read_plan(
         TwinInputError: ``file:line: where: field: problem`` for the first mistake.
     """
     path = Path(path)
-    shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TwinInputError("no such plan file", source=shown) from None
-    except IsADirectoryError:
-        raise TwinInputError("is a directory, not a plan file", source=shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TwinInputError(f"cannot read the plan: {exc}", source=shown) from None
+    text = read_input_text(path, "plan file")  # a regular file of bounded size, UTF-8
     return parse_plan(text, path, registry, metrics=metrics, rules=rules)
 
 

@@ -47,7 +47,7 @@ from twin.testing.builders import smoke_events
 from twin.testing.isolation import isolated_manager
 from twin.testing.scenario import make_envelopes
 
-PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\Z")
 RESERVED_FAMILY = "twin"
 HOOK_NAMES = frozenset(
     name for name in vars(hookspecs) if name.startswith("twin_") and callable(vars(hookspecs)[name])
