@@ -904,16 +904,14 @@ def _stored_builder(cls: type[Event]) -> Callable[[Mapping[str, Any]], Event | N
     return build
 
 
-_INF = float("inf")
-
-
 def _is_int(value: Any) -> bool:
-    return type(value) is int
+    return type(value) is int and -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
 
 
 def _is_float(value: Any) -> bool:
     kind = type(value)
-    return kind is int or (kind is float and value == value and -_INF < value < _INF)
+    # Within the bound means finite too (NaN fails every comparison).
+    return (kind is int or kind is float) and -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE
 
 
 def _is_str(value: Any) -> bool:
