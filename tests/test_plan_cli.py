@@ -368,3 +368,74 @@ def test_a_plugin_event_type_as_a_step_through_the_command(tmp_path: Path) -> No
     assert [f["message"] for f in step["raised"]] == ["change window CHG-9 open for 90 min"]
     plain = run_twin("plan", "check", plan)
     assert plain.one_line_error and "unknown event type 'change_window_opened'" in plain.err
+
+
+# -- a base that is gateway output ----------------------------------------------------------------
+
+SYSLOG = ROOT / "tests" / "fixtures" / "gateway" / "messages-2026.log"
+
+DRAIN_FW03 = """\
+[plan]
+name = "drain cor-fw03 during its CUL window"
+base = "messages.log"
+at = 9
+
+[[step]]
+label = "drain 1_01"
+type = "member_admin_changed"
+member = "1_01"
+up = false
+
+[[expect]]
+after = "last"
+absent = "convergence.cpu-overload"
+"""
+
+
+def syslog_plan(tmp_path: Path) -> Path:
+    shutil.copy(SYSLOG, tmp_path / "messages.log")
+    path = tmp_path / "drain.toml"
+    path.write_text(DRAIN_FW03, encoding="utf-8")
+    return path
+
+
+def test_a_syslog_base_takes_the_gateway_options_like_any_source(tmp_path: Path) -> None:
+    plan = syslog_plan(tmp_path)
+    # Without a topology the syslog's hosts cannot be placed: the same one line `twin run` gives.
+    refused = run_twin("plan", "check", plan)
+    assert refused.one_line_error, refused
+    assert "--create-members" in refused.err
+    checked = run_twin("plan", "check", plan, "--create-members", "--format", "json")
+    assert checked.code == 0, checked.err + (checked.traceback or "")
+    doc = json.loads(checked.out)
+    # #9: the CUL start put cor-fw03 (created as 1_01) at 86%; draining it clears the overload.
+    base_rules = {(f["rule"], f["subject"]) for f in doc["base_point"]["findings"]}
+    assert ("convergence.cpu-overload", "member:1_01") in base_rules
+    cleared = {(f["rule"], f["subject"]) for f in doc["steps"][0]["cleared"]}
+    assert ("convergence.cpu-overload", "member:1_01") in cleared
+    assert doc["ok"] is True
+    # What was read is said on stderr, as for `twin run FILE`.
+    assert "detected format: clusterxl-syslog" in checked.err
+    assert "created members: 1_01 (cor-fw03)" in checked.err
+
+
+def test_a_plan_on_a_syslog_base_is_a_source_with_the_same_options(tmp_path: Path) -> None:
+    plan = syslog_plan(tmp_path)
+    ran = run_twin("run", plan, "--create-members", "--format", "jsonl", "--changes-only")
+    assert ran.code == 0, ran.err + (ran.traceback or "")
+    frames = ran.jsonl()
+    last = frames[-1]
+    assert last["type"] == "member_admin_changed"
+    assert last["seq"] == 10  # the base's 9 events, then the step
+    added = run_twin(
+        "plan", "add", plan, "member_admin_changed", "member=1_01", "up=true", "--create-members"
+    )
+    assert added.code == 0, added.err + (added.traceback or "")
+    assert "added step 2" in added.out
+
+
+def test_gateway_options_on_a_journal_base_are_refused(tmp_path: Path, incident_db: Path) -> None:
+    plan, _journal = on_journal(tmp_path, incident_db, "lose-a-sync-link.toml")
+    refused = run_twin("plan", "check", plan, "--create-members")
+    assert refused.one_line_error, refused
+    assert "this source is a journal" in refused.err

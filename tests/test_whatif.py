@@ -137,3 +137,33 @@ def test_bad_actions_are_one_line_errors() -> None:
     assert keep.one_line_error and "journal" in keep.err
     missing = run_twin("whatif", INCIDENT, "member_added")
     assert missing.one_line_error and "--at" in missing.err
+
+
+SYSLOG = ROOT / "tests" / "fixtures" / "gateway" / "messages-2026.log"
+
+
+def test_whatif_reads_gateway_output_with_the_gateway_options() -> None:
+    # Without a topology the hosts cannot be placed: one line naming the ways to place them.
+    refused = run_twin("whatif", SYSLOG, "--at", "7", "member_admin_changed", "member=1_01")
+    assert refused.one_line_error, refused
+    assert "--create-members" in refused.err
+    # cor-fw03 is created as 1_01; its CUL window (02:14:07-02:14:19) is an overload on the
+    # original. Draining it right after the members are created avoids it.
+    result = run_twin(
+        "whatif",
+        SYSLOG,
+        "--create-members",
+        "--at",
+        "7",
+        "member_admin_changed",
+        "member=1_01",
+        "up=false",
+        "--format",
+        "json",
+    )
+    assert result.code == 0, result.err + (result.traceback or "")
+    data = json.loads(result.out)
+    assert ("convergence.cpu-overload", "member:1_01") in {
+        (f["rule"], f["subject"]) for f in data["avoided"]
+    }
+    assert "detected format: clusterxl-syslog" in result.err

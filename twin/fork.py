@@ -51,8 +51,9 @@ from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.replay import Replay
 from twin.rules import ActiveFinding
-from twin.sources import SQLITE_MAGIC, is_event_file, open_source
+from twin.sources import SQLITE_MAGIC, no_text_options, open_source
 from twin.state import TwinState
+from twin.text_import import ImportOptions, ImportReport
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(what, done, total)``: loading the base (``"importing"``, ``"replaying"``)."""
@@ -88,7 +89,8 @@ class WhatIf:
 
     Attributes:
         label: the base as named to people (the path as given, or ``(empty)``).
-        kind: ``journal``, ``events`` or ``empty``.
+        kind: ``journal``, ``events`` (an event file or gateway output, in memory),
+            ``plan`` (a plan file's base and steps, in memory) or ``empty``.
         path: the base file (None for an empty base).
         branch: the branch of the base journal the session forks (None: main).
         base_seq: the seq the session starts after.
@@ -96,6 +98,7 @@ class WhatIf:
         base_occurred_at: the domain time of the base's event ``base_seq`` (or the start).
         profile: the parameter profile in use.
         proposed: the events applied so far, in order.
+        import_report: what was read, when the base is gateway output (else None).
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class WhatIf:
         self.base_occurred_at = base_occurred_at
         self.profile = replay.profile
         self.proposed: list[Proposed] = []
+        self.import_report: ImportReport | None = None
         self._engine: Engine = replay.engine
         self._base_blob = self._engine.snapshot()
         self._base_serving = {g: serving_count(self.state, g) for g in sorted(self.state.groups)}
@@ -140,26 +144,33 @@ class WhatIf:
         at: int | None = None,
         branch: str | None = None,
         progress: Progress | None = None,
+        import_options: ImportOptions | None = None,
     ) -> WhatIf:
         """Load ``base`` at seq ``at`` (None: its last event) without writing it.
 
         Args:
             base: a journal, an event file (``.jsonl``, ``.csv``, an importer's format),
-                or None for an empty twin.
+                gateway output (read as ``import_options`` say, like every SOURCE), a
+                plan file, or None for an empty twin.
             manager: the plugin manager (rules, event types, importers).
             profile: the parameter profile.
             at: the seq to start after (0: before the first event; None: the last).
             branch: fork this branch of the base journal instead of its main line.
             progress: called while loading a long base.
+            import_options: how to read gateway output (``--input-format``, ``--map``...).
 
         Raises:
-            TwinInputError: no such file, not a journal or event file, a bad event line,
-                an unknown branch, or ``at`` outside ``0..head``.
+            TwinInputError: no such file, not a journal or event file (nor gateway output
+                a format recognises), a bad event line, an unknown branch, or ``at``
+                outside ``0..head``.
         """
         tick = progress or _no_progress
         registry = manager.event_registry()
+        options = import_options or ImportOptions()
         path = None if base is None else Path(base)
+        report: ImportReport | None = None
         if path is None:
+            no_text_options(options, "an empty twin")
             journal = Journal.in_memory(registry=registry)
             label, kind = "(empty)", "empty"
         else:
@@ -168,24 +179,27 @@ class WhatIf:
                 raise TwinInputError("no such file", source=label)
             if path.is_dir():
                 raise TwinInputError("is a directory, not a journal or an event file", source=label)
-            if is_event_file(path, manager.importers()):
-                source = open_source(path, manager, progress=lambda n: tick("importing", n, None))
-                journal, kind = source.journal, "events"
-            else:
-                with path.open("rb") as handle:
-                    if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                        raise TwinInputError(
-                            "not a journal or an event file; give a journal (.db) or an "
-                            "event file (.jsonl, .csv)",
-                            source=label,
-                        )
+            with path.open("rb") as handle:
+                is_journal = handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+            if is_journal and options.format is None:
+                no_text_options(options, "a journal")
                 journal = Journal.open(path, registry=registry, read_only=True)
                 kind = "journal"
+            else:  # an event file, gateway output or a plan: read into memory
+                source = open_source(
+                    path,
+                    manager,
+                    progress=lambda n: tick("importing", n, None),
+                    import_options=options,
+                )
+                journal, kind, report = source.journal, source.kind, source.import_report
         try:
-            return cls._load(journal, manager, profile, label, kind, path, branch, at, tick)
+            session = cls._load(journal, manager, profile, label, kind, path, branch, at, tick)
         except BaseException:
             journal.close()
             raise
+        session.import_report = report
+        return session
 
     @classmethod
     def _load(
@@ -253,6 +267,17 @@ class WhatIf:
     def engine(self) -> Engine:
         """The engine holding the session's state, metrics and findings."""
         return self._engine
+
+    @property
+    def journal(self) -> Journal:
+        """The base, to read (opened read-only, or in memory)."""
+        return self._journal
+
+    def base_engine(self) -> Engine:
+        """A new engine at the base point: the state, metrics and findings before any step."""
+        engine = self._replay.manager.build_engine(self.profile)
+        engine.restore(self._base_blob)
+        return engine
 
     @property
     def state(self) -> TwinState:
@@ -386,11 +411,10 @@ class WhatIf:
             TwinInputError: the base is not a journal, or the branch name is taken or invalid.
         """
         if self.kind != "journal" or self.path is None:
-            what = (
-                "an event file (load it into a journal with `twin import` first)"
-                if self.kind == "events"
-                else "empty (give the plan a base journal)"
-            )
+            what = {
+                "events": "read into memory (load it into a journal with `twin import` first)",
+                "plan": "a plan file (give its base journal instead)",
+            }.get(self.kind, "empty (give the plan a base journal)")
             raise TwinInputError(
                 f"--keep needs a journal base; {self.label} is {what}",
                 field="--keep",

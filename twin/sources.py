@@ -152,6 +152,7 @@ def open_source(
     importer ``import_options.format`` names, or by the one that recognises
     its content; members are placed as the options say (see
     :mod:`twin.text_import`); ``Source.import_report`` says what was read.
+    For a plan file, the options (``format`` too) read the plan's base.
 
     Raises:
         TwinInputError: missing file, unknown format, a bad event line, a line
@@ -165,20 +166,28 @@ def open_source(
     importers = manager.importers()
     from twin.plan.source import is_plan_file, plan_journal  # a plan is a source too (§3)
 
-    if options.format is not None:
+    if is_plan_file(path):  # the gateway-output options, --input-format too, read its base
+        reports: list[ImportReport] = []
+        journal, _plan = plan_journal(
+            path,
+            registry,
+            importers=importers,
+            progress=progress,
+            manager=manager,
+            import_options=options,
+            reports=reports,
+        )
+        source = Source(journal, shown, "plan", branch, reports[0] if reports else None)
+    elif options.format is not None:
         chosen = find_importer(options.format, all_importers(manager))
         if is_text_importer(chosen):
             source = _load_text(path, chosen, options, manager, branch, progress)
         else:
-            _no_text_options(options, chosen.name)
+            no_text_options(options, chosen.name)
             journal = _load_with(path, chosen, manager, allow_unknown, progress)
             source = Source(journal, shown, "events", branch)
-    elif is_plan_file(path):
-        _no_text_options(options, "a plan file")
-        journal, _plan = plan_journal(path, registry, importers=importers, progress=progress)
-        source = Source(journal, shown, "plan", branch)
     elif is_event_file(path, importers):
-        _no_text_options(options, "an event file")
+        no_text_options(options, "an event file")
         journal = Journal.in_memory(registry=registry)
         try:
             journal.import_file(
@@ -205,7 +214,7 @@ def open_source(
                 source=shown,
             )
         else:
-            _no_text_options(options, "a journal")
+            no_text_options(options, "a journal")
             source = Source(Journal.open(path, registry=registry), shown, "journal", branch)
     if branch is not None:
         try:
@@ -218,7 +227,7 @@ def open_source(
     return source
 
 
-def _no_text_options(options: ImportOptions, what: str) -> None:
+def no_text_options(options: ImportOptions, what: str) -> None:
     """Refuse gateway-output options (``--map`` and the like) for a journal or event file."""
     if options.given:
         raise TwinInputError(

@@ -46,9 +46,8 @@ from twin.fork import WhatIf
 from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
-from twin.replay import Replay
-from twin.sources import open_source
 from twin.state import TwinState
+from twin.text_import import ImportOptions, ImportReport
 from twin.timeline import FindingSpan, Timeline, TimelineBuilder, describe
 from twin.units import same
 
@@ -131,6 +130,7 @@ class Counterfactual:
             findings); None if they never do.
         steps: every event of the comparison, in order.
         kept: the branch written by ``keep`` (None if not kept).
+        import_report: what was read, when the source is gateway output.
     """
 
     source: str
@@ -148,6 +148,7 @@ class Counterfactual:
     diverged_at: int | None = None
     steps: list[Step] = attrs.field(factory=list)
     kept: BranchInfo | None = None
+    import_report: ImportReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``twin whatif --format json``."""
@@ -283,6 +284,7 @@ def run_whatif(
     keep: str | None = None,
     metrics: Sequence[str] | None = FRAME_METRICS,
     progress: Progress | None = None,
+    import_options: ImportOptions | None = None,
 ) -> Counterfactual:
     """Fork ``source`` after event ``at``, apply the action, replay the rest; compare.
 
@@ -298,13 +300,16 @@ def run_whatif(
         keep: record the fork (action + replayed events) as this branch of the journal.
         metrics: the metrics each JSON frame carries (None: every metric).
         progress: called with ``("replaying", done, total)``.
+        import_options: how to read a source that is gateway output (``--map``...).
 
     Raises:
         TwinInputError: a bad source, ``at`` outside it, a bad action (unknown type or
             field, or one that does not apply at ``at``), or ``keep`` on an event file.
     """
     tick = progress or (lambda _w, _d, _t: None)
-    with WhatIf.open(source, manager, profile, at=at, branch=branch) as session:
+    with WhatIf.open(
+        source, manager, profile, at=at, branch=branch, import_options=import_options
+    ) as session:
         if at < 1:
             raise TwinInputError(
                 "the fork needs an event to follow: give --at 1 or later", field="--at", value=at
@@ -322,8 +327,9 @@ def run_whatif(
             fork_at=at,
             action=_action_json(applied),
             action_text=describe(session.proposed[-1].envelope),
+            import_report=session.import_report,
         )
-        _lockstep(source, manager, profile, session, action_frame, result, branch, metrics, tick)
+        _lockstep(session, action_frame, result, branch, metrics, tick)
         if keep is not None:
             result.kept = session.keep(keep)
     return result
@@ -341,9 +347,6 @@ def _apply_action(session: WhatIf, new: NewEvent) -> Frame:
 
 
 def _lockstep(
-    source: str | Path,
-    manager: TwinPluginManager,
-    profile: Profile,
     session: WhatIf,
     action_frame: Frame,
     result: Counterfactual,
@@ -352,77 +355,75 @@ def _lockstep(
     tick: Progress,
 ) -> None:
     at = result.fork_at
-    with open_source(source, manager, branch=branch) as src:
-        journal = src.journal
-        head = journal.head(branch=branch)
-        replay = Replay(journal, manager, profile, branch=branch, snapshot_every=0)
-        replay.at(at)
-        original_engine = replay.engine
+    # The original timeline: the session's base journal, read again after the fork.
+    journal = session.journal
+    head = journal.head(branch=branch)
+    original_engine = session.base_engine()
 
-        def time_of(seq: int) -> str:
-            return journal.get(seq, branch=branch).occurred_at if seq >= 1 else ""
+    def time_of(seq: int) -> str:
+        return journal.get(seq, branch=branch).occurred_at if seq >= 1 else ""
 
-        original = TimelineBuilder(Timeline(src.label, branch, at + 1, head), time_of=time_of)
-        fork = TimelineBuilder(Timeline(src.label, "what-if", at + 1, head), time_of=time_of)
-        fork.add(action_frame)
-        to_original: dict[int, int] = {action_frame.seq: at}
-        result.whatif_frames.append(
-            {**action_frame.to_json(metrics, None), "original_seq": None, "action": True}
-        )
-        env = session.proposed[-1].envelope
-        result.steps.append(
-            Step(None, env.occurred_at, env.type, result.action_text, None, _summary(action_frame))
-        )
-        total = head - at
-        for done, env in enumerate(journal.read(at + 1, head, branch=branch), start=1):
-            event = with_serving(original_engine.state, env.event)
-            why = _no_longer_applies(original_engine.state, session.state, event)
-            frame = original_engine.step(env)
-            original.add(frame)
-            row = frame.to_json(metrics, None)
-            result.original_frames.append(row)
-            fork_frame: Frame | None = None
-            if why is None:
-                try:
-                    fork_frame = session.apply(
-                        NewEvent(
-                            event=event,
-                            type=env.type,
-                            occurred_at=env.occurred_at,
-                            actor=env.actor,
-                            reason=env.reason,
-                            correlation_id=env.correlation_id,
-                            causation_id=env.causation_id,
-                        )
+    original = TimelineBuilder(Timeline(session.label, branch, at + 1, head), time_of=time_of)
+    fork = TimelineBuilder(Timeline(session.label, "what-if", at + 1, head), time_of=time_of)
+    fork.add(action_frame)
+    to_original: dict[int, int] = {action_frame.seq: at}
+    result.whatif_frames.append(
+        {**action_frame.to_json(metrics, None), "original_seq": None, "action": True}
+    )
+    env = session.proposed[-1].envelope
+    result.steps.append(
+        Step(None, env.occurred_at, env.type, result.action_text, None, _summary(action_frame))
+    )
+    total = head - at
+    for done, env in enumerate(journal.read(at + 1, head, branch=branch), start=1):
+        event = with_serving(original_engine.state, env.event)
+        why = _no_longer_applies(original_engine.state, session.state, event)
+        frame = original_engine.step(env)
+        original.add(frame)
+        row = frame.to_json(metrics, None)
+        result.original_frames.append(row)
+        fork_frame: Frame | None = None
+        if why is None:
+            try:
+                fork_frame = session.apply(
+                    NewEvent(
+                        event=event,
+                        type=env.type,
+                        occurred_at=env.occurred_at,
+                        actor=env.actor,
+                        reason=env.reason,
+                        correlation_id=env.correlation_id,
+                        causation_id=env.causation_id,
                     )
-                except TwinInputError as exc:
-                    why = f"does not apply on the what-if: {exc.one_line()}"
-            if fork_frame is None:
-                result.skipped.append(Skipped(env.seq, env.type, why or ""))
-            else:
-                fork.add(fork_frame)
-                to_original[fork_frame.seq] = env.seq
-                result.whatif_frames.append(
-                    {**fork_frame.to_json(metrics, None), "original_seq": env.seq}
                 )
-                if result.diverged_at is None and _differ(frame, fork_frame):
-                    result.diverged_at = env.seq
-            result.steps.append(
-                Step(
-                    env.seq,
-                    env.occurred_at,
-                    env.type,
-                    describe(env),
-                    _summary(frame),
-                    None if fork_frame is None else _summary(fork_frame),
-                    why or "",
-                )
+            except TwinInputError as exc:
+                why = f"does not apply on the what-if: {exc.one_line()}"
+        if fork_frame is None:
+            result.skipped.append(Skipped(env.seq, env.type, why or ""))
+        else:
+            fork.add(fork_frame)
+            to_original[fork_frame.seq] = env.seq
+            result.whatif_frames.append(
+                {**fork_frame.to_json(metrics, None), "original_seq": env.seq}
             )
-            if done % 256 == 0:
-                tick("replaying", done, total)
-        tick("replaying", total, total)
-        result.original = original.finish(original_engine.state)
-        result.whatif = _renumbered(fork.finish(session.state), to_original)
+            if result.diverged_at is None and _differ(frame, fork_frame):
+                result.diverged_at = env.seq
+        result.steps.append(
+            Step(
+                env.seq,
+                env.occurred_at,
+                env.type,
+                describe(env),
+                _summary(frame),
+                None if fork_frame is None else _summary(fork_frame),
+                why or "",
+            )
+        )
+        if done % 256 == 0:
+            tick("replaying", done, total)
+    tick("replaying", total, total)
+    result.original = original.finish(original_engine.state)
+    result.whatif = _renumbered(fork.finish(session.state), to_original)
     before = result.original.active_after(at)
     after = result.whatif.active_after(at)
     result.avoided = [before[k] for k in sorted(before) if k not in after]

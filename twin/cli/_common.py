@@ -154,7 +154,7 @@ def open_for_reading(path: str, branch: str | None = None, *, verify: bool = Fal
     Raises:
         CheckFailed: ``verify`` and the chain is broken (exit 1).
     """
-    from twin.cli.import_options import options_in_effect, report_lines
+    from twin.cli.import_options import options_in_effect, print_report
 
     manager = settings().manager
     label = f"loading {Path(path).name}"
@@ -163,10 +163,7 @@ def open_for_reading(path: str, branch: str | None = None, *, verify: bool = Fal
             path, manager, branch=branch, progress=tick, import_options=options_in_effect()
         )
     print_warnings(source.journal)
-    if source.import_report is not None:
-        console = err()
-        for line in report_lines(source.import_report):
-            say(f"twin: {line}", console)
+    print_report(source.import_report)
     if verify and source.kind == "journal":
         try:
             with progress_bar("verifying", source.head()) as tick:

@@ -135,6 +135,17 @@ def report_lines(report: ImportReport) -> list[str]:
     return [safe_text(line) for line in lines]
 
 
+def print_report(report: ImportReport | None) -> None:
+    """What was read of gateway output, on stderr (``twin: …`` lines); nothing for None."""
+    if report is None:
+        return
+    from twin.cli._common import err, say
+
+    console = err()
+    for line in report_lines(report):
+        say(f"twin: {line}", console)
+
+
 # -- twin import -----------------------------------------------------------------------------
 
 
@@ -209,7 +220,7 @@ def run_import(
     from twin.cli._common import err, open_journal, progress_bar, say, settings, write_json_line
     from twin.errors import TwinInputError
     from twin.event_files import read_event_file, to_new_event
-    from twin.sources import _no_text_options, all_importers, find_importer, is_event_file
+    from twin.sources import all_importers, find_importer, is_event_file, no_text_options
     from twin.text_import import detect_format, import_text, is_text_importer
 
     manager = settings().manager
@@ -244,7 +255,7 @@ def run_import(
             events, report = import_text(path, chosen, options, state, registry)
             report.detected = detected
         elif chosen is not None:
-            _no_text_options(options, f"read as {chosen.name}")
+            no_text_options(options, f"read as {chosen.name}")
             try:
                 events = [
                     to_new_event(r, registry, source=shown, allow_unknown=allow_unknown)
@@ -253,7 +264,7 @@ def run_import(
             except TwinInputError as exc:
                 raise exc.located(shown) from None
         else:
-            _no_text_options(options, "an event file")
+            no_text_options(options, "an event file")
             if not dry_run:
                 with progress_bar(f"importing {path.name}", None) as tick:
                     result = journal.import_file(

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from twin.cli._common import FORMAT_TABLE_JSON, choose_profile, err, out, say, settings, write_json
 from twin.cli._known import metric_units, rule_ids
 from twin.cli._plan_format import print_check, print_compare
+from twin.cli.import_options import gateway_options, options_in_effect, print_report
 from twin.engine import CRASHED, UNKNOWN_TYPE
 from twin.errors import CheckFailed, TwinInputError
 from twin.event_files import Record, to_new_event
@@ -65,7 +66,17 @@ def _run(
 ) -> PlanResult:
     profile = choose_profile(profile_choice or plan.profile)
     with _loading(f"plan {plan.path.name}") as tick:
-        return check_plan(plan, manager, profile, keep=keep, progress=tick, watch=watch)
+        result = check_plan(
+            plan,
+            manager,
+            profile,
+            keep=keep,
+            progress=tick,
+            watch=watch,
+            import_options=options_in_effect(),
+        )
+    print_report(result.import_report)
+    return result
 
 
 @click.group("plan")
@@ -93,6 +104,7 @@ def plan_group() -> None:
 
 @plan_group.command("check")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
+@gateway_options()
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @click.option(
     "--profile",
@@ -133,6 +145,7 @@ def check_cmd(plan_path: Path, fmt: str, profile: str | None, keep: str | None) 
 @plan_group.command("compare")
 @click.argument("plan_a", metavar="PLAN_A", type=click.Path(path_type=Path))
 @click.argument("plan_b", metavar="PLAN_B", type=click.Path(path_type=Path))
+@gateway_options()
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @click.option("--profile", "profile", metavar="P", help="Parameter profile for both plans.")
 @click.option("--force", is_flag=True, help="Compare plans whose bases differ.")
@@ -201,6 +214,7 @@ def new_cmd(
 @click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
 @click.argument("event_type", metavar="TYPE")
 @click.argument("fields", metavar="KEY=VALUE...", nargs=-1)
+@gateway_options()
 @click.option("--label", help='A name for the step (and for `after = "label"`).')
 @click.option("--duration", help='How long it takes, e.g. "20m" (default: 1m).')
 @click.option("--reason", help="Why.")
@@ -278,7 +292,11 @@ def add_cmd(
 def _dry_run(plan: Plan, manager: TwinPluginManager) -> None:
     """Apply every step (no rules judged) so a step that does not fit is refused now."""
     profile = choose_profile(plan.profile)
-    with _loading(f"plan {plan.path.name}") as tick, open_base(plan, manager, profile, tick) as s:
+    options = options_in_effect()
+    with (
+        _loading(f"plan {plan.path.name}") as tick,
+        open_base(plan, manager, profile, tick, options) as s,
+    ):
         for step in plan.steps:
             try:
                 s.apply(step.event, check_preconditions=True)

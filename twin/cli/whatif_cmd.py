@@ -17,6 +17,7 @@ from twin.cli._common import (
     write_json,
 )
 from twin.cli._known import metric_units
+from twin.cli.import_options import gateway_options, options_in_effect, print_report
 from twin.errors import TwinInputError
 from twin.suggest import check_known
 from twin.timeline import MOMENT_TYPES, FindingSpan, peak_rows
@@ -42,6 +43,7 @@ def _fields(items: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("whatif")
 @click.argument("source", metavar="SOURCE")
+@gateway_options()
 @click.argument("event_type", metavar="EVENT")
 @click.argument("fields", metavar="KEY=VALUE...", nargs=-1)
 @click.option("--at", "at", type=int, required=True, metavar="N", help="Act right after event N.")
@@ -116,7 +118,9 @@ def whatif_cmd(
             keep=keep,
             metrics=FRAME_METRICS if names is None else names,
             progress=lambda _what, done, _total: tick(done),
+            import_options=options_in_effect(),
         )
+    print_report(result.import_report)
     if fmt == "json":
         write_json(result.to_json())
         return

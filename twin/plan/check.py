@@ -26,6 +26,7 @@ from twin.plan.model import PLAN_ACTOR, Expectation, Plan, Step
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.rules import ActiveFinding
+from twin.text_import import ImportOptions, ImportReport
 
 HEADLINE = (
     "members.active",
@@ -109,13 +110,14 @@ class PlanResult:
     Attributes:
         plan: the plan.
         base_label: the base as named (``(empty)`` for none).
-        base_kind: ``journal``, ``events`` or ``empty``.
+        base_kind: ``journal``, ``events`` (event file or gateway output), ``plan`` or ``empty``.
         at: the seq the plan started after.
         profile: the profile's name.
         base: the base point (step 0).
         steps: every step's result.
         watched: the metrics shown for every step.
         kept: the branch written with ``--keep``, if any.
+        import_report: what was read, when the base is gateway output.
     """
 
     plan: Plan
@@ -127,6 +129,7 @@ class PlanResult:
     steps: tuple[StepResult, ...]
     watched: tuple[Watched, ...]
     kept: BranchInfo | None = None
+    import_report: ImportReport | None = None
 
     @property
     def failed(self) -> list[tuple[int, Verdict]]:
@@ -255,9 +258,15 @@ def step_error(plan: Plan, step: Step, exc: TwinInputError) -> TwinInputError:
 
 
 def open_base(
-    plan: Plan, manager: TwinPluginManager, profile: Profile, progress: Progress | None = None
+    plan: Plan,
+    manager: TwinPluginManager,
+    profile: Profile,
+    progress: Progress | None = None,
+    import_options: ImportOptions | None = None,
 ) -> WhatIf:
     """Load the plan's base at its point, read-only.
+
+    ``import_options`` say how to read a base that is gateway output (``--map``...).
 
     Raises:
         TwinInputError: the base does not exist (located at the plan's ``base`` line),
@@ -272,7 +281,14 @@ def open_base(
             line=plan.line_of("base"),
         )
     try:
-        return WhatIf.open(plan.base, manager, profile, at=plan.at, progress=progress)
+        return WhatIf.open(
+            plan.base,
+            manager,
+            profile,
+            at=plan.at,
+            progress=progress,
+            import_options=import_options,
+        )
     except TwinInputError as exc:
         if exc.field == "at":
             raise TwinInputError(
@@ -293,6 +309,7 @@ def check_plan(
     keep: str | None = None,
     progress: Progress | None = None,
     watch: Iterable[Watched] = (),
+    import_options: ImportOptions | None = None,
 ) -> PlanResult:
     """Apply the plan's steps on its base and judge every expectation.
 
@@ -304,6 +321,7 @@ def check_plan(
         progress: called while loading a long base.
         watch: more ``(subject, metric)`` pairs to keep for every step (a comparison
             watches both plans' expected metrics).
+        import_options: how to read a base that is gateway output (``--map``...).
 
     Raises:
         TwinInputError: the base cannot be loaded, a step breaks a precondition or does
@@ -312,7 +330,7 @@ def check_plan(
     """
     watched = watched_metrics(plan)
     watched += tuple(pair for pair in watch if pair not in watched)
-    with open_base(plan, manager, profile, progress) as session:
+    with open_base(plan, manager, profile, progress, import_options) as session:
         if keep is not None and session.kind != "journal":
             session.keep(keep)  # refuses (saying why) before any work is done
         base = StepResult(
@@ -368,6 +386,7 @@ def check_plan(
             steps=tuple(results),
             watched=watched,
             kept=kept,
+            import_report=session.import_report,
         )
 
 

@@ -24,8 +24,11 @@ from twin.event_files import BUILTIN_IMPORTERS, Importer, NewEvent, read_event_f
 from twin.events import EventRegistry, LoadChanged
 from twin.plan.model import EMPTY_BASE_START, PLAN_ACTOR, Plan
 from twin.plan.parse import read_plan
+from twin.plugin_manager import TwinPluginManager
 from twin.preconditions import check as check_preconditions
 from twin.reducer import apply
+from twin.sources import SQLITE_MAGIC, no_text_options, open_source
+from twin.text_import import ImportOptions, ImportReport
 
 PLAN_TABLES = ("plan", "step", "expect")
 
@@ -47,10 +50,19 @@ def _iso(moment: datetime) -> str:
 
 
 def _base_events(
-    plan: Plan, registry: EventRegistry, importers: list[Importer]
+    plan: Plan,
+    registry: EventRegistry,
+    importers: list[Importer],
+    manager: TwinPluginManager | None,
+    options: ImportOptions,
+    reports: list[ImportReport],
 ) -> Iterator[NewEvent]:
-    """The base's events up to ``at`` (all of them for ``"end"``), as new events to copy."""
+    """The base's events up to ``at`` (all of them for ``"end"``), as new events to copy.
+
+    What was read of a base that is gateway output is added to ``reports``.
+    """
     if plan.base is None:
+        no_text_options(options, "an empty twin (the plan names no base)")
         return
     if not plan.base.exists():
         raise TwinInputError(
@@ -60,7 +72,10 @@ def _base_events(
             line=plan.line_of("base"),
         )
     name = plan.base.name.lower()
-    if any(name.endswith(s) for i in (*importers, *BUILTIN_IMPORTERS) for s in i.suffixes):
+    if options.format is None and any(
+        name.endswith(s) for i in (*importers, *BUILTIN_IMPORTERS) for s in i.suffixes
+    ):
+        no_text_options(options, "an event file")
         for count, new in enumerate(
             read_event_file(plan.base, registry, importers=importers), start=1
         ):
@@ -68,7 +83,22 @@ def _base_events(
                 return
             yield new
         return
-    with Journal.open(plan.base, registry=registry, read_only=True) as journal:
+    with plan.base.open("rb") as handle:
+        is_journal = handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    if is_journal and options.format is None:
+        no_text_options(options, "a journal")
+        journal = Journal.open(plan.base, registry=registry, read_only=True)
+    elif manager is not None:  # gateway output (or --input-format): read like any SOURCE
+        source = open_source(plan.base, manager, import_options=options)
+        journal = source.journal
+        if source.import_report is not None:
+            reports.append(source.import_report)
+    else:
+        raise TwinInputError(
+            "not a journal or an event file; give a journal (.db) or an event file (.jsonl, .csv)",
+            source=str(plan.base),
+        )
+    with journal:
         for env in journal.read(1, plan.at):
             yield NewEvent(
                 env.event,
@@ -88,8 +118,20 @@ def plan_journal(
     *,
     importers: list[Importer] | None = None,
     progress: Callable[[int], None] | None = None,
+    manager: TwinPluginManager | None = None,
+    import_options: ImportOptions | None = None,
+    reports: list[ImportReport] | None = None,
 ) -> tuple[Journal, Plan]:
     """An in-memory journal holding the plan's base up to its point, then its steps.
+
+    Args:
+        path: the plan file.
+        registry: the event types (plugin types too).
+        importers: the plugins' importers of event files.
+        progress: called while the events are copied.
+        manager: the plugin manager, needed to read a base that is gateway output.
+        import_options: how to read a base that is gateway output (``--map``...).
+        reports: what was read of a gateway-output base is added here.
 
     Raises:
         TwinInputError: an invalid plan, a missing base, an ``at`` past the base's end,
@@ -98,7 +140,16 @@ def plan_journal(
     plan = read_plan(path, registry)
     journal = Journal.in_memory(registry=registry)
     try:
-        base = list(_base_events(plan, registry, importers or []))
+        base = list(
+            _base_events(
+                plan,
+                registry,
+                importers or [],
+                manager,
+                import_options or ImportOptions(),
+                [] if reports is None else reports,
+            )
+        )
         if plan.at is not None and len(base) < plan.at:
             raise TwinInputError(
                 f"must be a seq from 0 to {len(base)} (the last event of {plan.base_text}) "
