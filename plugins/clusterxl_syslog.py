@@ -12,10 +12,10 @@ kernel writes to syslog (``Mar 3 02:14:07 [2026] host kernel:
   are DOWN; a reason naming ADMIN_DOWN is admin DOWN), otherwise a ``note``
   (e.g. the takeover STANDBY -> ACTIVE);
 - ``Starting CUL mode because CPU[-NN] usage (P%) on the local member|remote
-  member N …``: a ``metric_observed`` of ``load.cpu_pct`` (what the gateway
-  measured, held against what the twin predicted just before), then a
-  ``load_changed`` of that member with ``cpu_pct`` = P. One CPU's usage stands
-  for the member's;
+  member N …``: a ``load_changed`` of that member with ``cpu_pct`` = P, then a
+  ``metric_observed`` of ``load.cpu_pct`` = P (what the gateway measured, judged
+  on the twin after that load: it drifts only where the twin cannot show it,
+  e.g. a member it has DOWN). One CPU's usage stands for the member's;
 - ``Stopping CUL mode after S sec …``: no member was above the threshold for
   the last 10 s, so each member the window raised gets back the CPU the twin
   had for it before the window (the log does not say how far it fell);
@@ -201,6 +201,10 @@ class _Run:
         cpu = f"CPU-{start.group('cpu')}" if start.group("cpu") else "CPU"
         if member not in self.cpu_before:
             self.cpu_before[member] = self.cpu_now.get(member, self.ctx.member_cpu(member))
+        self.cpu_now[member] = pct
+        # The load first, then the observation: it is judged on the twin the line describes
+        # (that member at P%), not on the CPU before it (0% on a gateway without load data).
+        yield Record(number, {**base, "type": "load_changed", "member": member, "cpu_pct": pct})
         yield Record(
             number,
             {
@@ -212,8 +216,6 @@ class _Run:
                 "source": f"{code} CUL start ({cpu} usage)",
             },
         )
-        self.cpu_now[member] = pct
-        yield Record(number, {**base, "type": "load_changed", "member": member, "cpu_pct": pct})
 
     def _cul_stop(self, number: int, base: dict[str, Any], stop: re.Match[str]) -> Iterator[Record]:
         if not self.cpu_before:

@@ -66,7 +66,9 @@ def test_a_syslog_excerpt_becomes_events_at_their_own_times(tmp_path: Path) -> N
     assert "detected format: clusterxl-syslog" in done.out
     got = brief(events(db, 7))
     cause = "DOWN: Interface eth1-02 is down (Cluster Control Protocol packets are not received)"
-    assert got[0] == (
+    # A CUL start: the load it implies, then the observation (judged on that load).
+    assert got[0] == ("2026-03-03T02:14:07Z", "load_changed", {"member": "1_03", "cpu_pct": 86.0})
+    assert got[1] == (
         "2026-03-03T02:14:07Z",
         "metric_observed",
         {
@@ -76,8 +78,7 @@ def test_a_syslog_excerpt_becomes_events_at_their_own_times(tmp_path: Path) -> N
             "source": "CLUS-120200 CUL start (CPU-05 usage)",
         },
     )
-    assert got[1:4] == [
-        ("2026-03-03T02:14:07Z", "load_changed", {"member": "1_03", "cpu_pct": 86.0}),
+    assert got[2:4] == [
         ("2026-03-03T02:14:19Z", "load_changed", {"member": "1_03", "cpu_pct": 0.0}),
         ("2026-03-03T02:20:01Z", "member_failed", {"member": "1_02", "cause": cause}),
     ]
@@ -91,8 +92,8 @@ def test_a_syslog_excerpt_becomes_events_at_their_own_times(tmp_path: Path) -> N
     )
     # "remote member 3" is placed by --map 3=1_03.
     assert [(g[0], g[1], g[2].get("value", g[2].get("cpu_pct"))) for g in got[6:9]] == [
-        ("2026-03-03T02:21:30Z", "metric_observed", 91.0),
         ("2026-03-03T02:21:30Z", "load_changed", 91.0),
+        ("2026-03-03T02:21:30Z", "metric_observed", 91.0),
         ("2026-03-03T02:21:47Z", "load_changed", 0.0),
     ]
     assert got[9] == ("2026-03-03T02:25:40Z", "member_recovered", {"member": "1_02"})
@@ -134,8 +135,8 @@ def test_times_without_a_year_need_year_and_roll_over_new_year(tmp_path: Path) -
     ok("import", db, NO_YEAR, "--year", "2025", "--tz", "Europe/Berlin")
     got = brief(events(db, 7))
     assert got == [
-        ("2025-12-31T22:59:50Z", "metric_observed", got[0][2]),
         ("2025-12-31T22:59:50Z", "load_changed", {"member": "1_03", "cpu_pct": 88.0}),
+        ("2025-12-31T22:59:50Z", "metric_observed", got[1][2]),
         ("2025-12-31T22:59:58Z", "member_admin_changed", {"member": "1_01", "up": False}),
         ("2025-12-31T23:00:09Z", "load_changed", {"member": "1_03", "cpu_pct": 0.0}),
         ("2025-12-31T23:05:00Z", "member_admin_changed", {"member": "1_01", "up": True}),
@@ -353,6 +354,23 @@ def test_the_readme_example_takes_three_commands(tmp_path: Path) -> None:
     kinds = [e["type"] for e in events(db) if e["actor"] == "twin import (clusterxl-syslog)"]
     assert kinds.count("member_failed") == 1 and kinds.count("member_recovered") == 1
     assert kinds.count("load_changed") == 4
+
+
+def test_a_cul_start_on_a_gateway_without_load_data_is_no_model_drift(tmp_path: Path) -> None:
+    # The README's excerpt on its topology: no load samples at all, two CUL windows on cor-fw03.
+    examples = Path(__file__).parent.parent / "examples"
+    db = tmp_path / "incident.db"
+    ok("init", db, "--topology", examples / "cor-cluster.toml")
+    ok("import", db, examples / "cor-messages.log")
+    frames = ok("run", db, "--format", "jsonl", "--changes-only").jsonl()
+    raised = [f["rule"] for frame in frames for f in frame["raised"]]
+    assert raised.count("convergence.cpu-overload") == 2  # the two CUL windows still show
+    assert "twin.model-drift" not in raised
+    # twin state: the gateway's 93% beside the model's 93% when it was observed (error 0).
+    state = json.loads(ok("state", db, "--at", "15", "--format", "json").out)
+    (row,) = state["observed"]
+    assert (row["subject"], row["metric"], row["observed"]) == ("member:1_03", "load.cpu_pct", 93.0)
+    assert row["predicted"]["value"] == 93.0 and row["error_then"] == 0.0
 
 
 # -- gateway-counters ------------------------------------------------------------------------
