@@ -94,8 +94,24 @@ def test_the_table_names_the_failure() -> None:
     )
     assert outcome.code == 1
     assert "✖ PLAN FAILS: 1 of 6 expectations broken" in outcome.out
-    assert "E1 convergence.failover_s < 1 (band): fails at steps 19–28" in outcome.out
+    assert "E1 convergence.failover_s < 1.0 s (band): fails at steps 19–28" in outcome.out
     assert outcome.err == ""
+
+
+def test_limits_are_shown_in_the_metrics_units_and_json_keeps_them_as_written() -> None:
+    plan = PLANS / "add-members-before-peak.toml"
+    table = run_twin("plan", "check", plan).out
+    # capacity.utilization is a ratio (0.8 in the plan), load.cpu_pct a percent, failover seconds.
+    assert "E4 capacity.utilization < 80.0%, after step 7 (sales peak)" in table
+    assert "E5 load.cpu_pct@member:1_01 < 60.0%, after the last step" in table
+    assert "E1 convergence.failover_s < 1.0 s (band), every step" in table
+    assert "< 0.8" not in table
+    doc = json.loads(run_twin("plan", "check", plan, "--format", "json").out)
+    limits = {
+        v["expect"]: v["limit"] for step in doc["steps"] for v in step["expectations"] if v["limit"]
+    }
+    assert limits["capacity.utilization < 0.8"] == 0.8
+    assert limits["load.cpu_pct@member:1_01 < 60"] == 60
 
 
 # -- the base is never written; --keep writes only a branch ---------------------------------------

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twin.plan.check import PlanResult, StepResult, Watched
+from twin.plan.model import Expectation
 from twin.rules import ActiveFinding
 from twin.textsafe import safe_text
 from twin.units import (
@@ -106,6 +107,15 @@ def observed_text(observed: Any, unit: str) -> str:
     return safe_text(observed)
 
 
+def expectation_text(e: Expectation, units: Mapping[str, str]) -> str:
+    """An expectation for people, its limits in the metric's unit (``capacity.utilization
+    < 80.0%``); the JSON keeps them as the plan wrote them (``Expectation.text``)."""
+    if e.metric is None:
+        return e.text
+    unit = units.get(e.metric, "")
+    return e.text_with(lambda limit: value_text(limit, unit, name=e.metric))
+
+
 # -- cells --------------------------------------------------------------------------------------
 
 
@@ -150,8 +160,8 @@ def _findings_cell(step: StepResult) -> Text:
     return Text("\n").join(lines) if lines else Text("")
 
 
-def expectation_list(result: PlanResult) -> Text:
-    """``E1 convergence.failover_s < 1 (band), every step`` — one line per expectation."""
+def expectation_list(result: PlanResult, units: Mapping[str, str]) -> Text:
+    """``E1 convergence.failover_s < 1.0 s (band), every step`` — one line per expectation."""
     lines = [Text("expectations:", style="bold")]
     for e in result.plan.expectations:
         when = e.when
@@ -159,7 +169,7 @@ def expectation_list(result: PlanResult) -> Text:
         if isinstance(number, int) and result.plan.steps[number - 1].label:
             when += f" ({result.plan.steps[number - 1].label})"
         line = Text(f"  E{e.index} ", style="bold")
-        line.append(safe_text(f"{e.text}, {when}"))
+        line.append(safe_text(f"{expectation_text(e, units)}, {when}"))
         lines.append(line)
     return Text("\n").join(lines)
 
@@ -270,7 +280,7 @@ def summary(result: PlanResult, units: Mapping[str, str]) -> Group:
             where = f"{w.step} ({step.label})" if step.label else str(w.step)
             table.add_row(
                 f"E{w.expectation.index}",
-                Text(safe_text(w.expectation.text)),
+                Text(safe_text(expectation_text(w.expectation, units))),
                 observed_text(w.observed, unit),
                 Text(safe_text(where)),
                 Text("✔", style="green") if w.holds else Text("✖", style="bold red"),
@@ -289,7 +299,8 @@ def summary(result: PlanResult, units: Mapping[str, str]) -> Group:
             seen = next(v for n, v in failed if n == steps[0] and v.expectation.index == index)
             where = f"step {first.number}" + (f" ({first.label})" if first.label else "")
             line = (
-                f"  E{index} {e.text}: fails at {step_ranges(steps)}; first at {where}, "
+                f"  E{index} {expectation_text(e, units)}: fails at {step_ranges(steps)}; "
+                f"first at {where}, "
                 f"saw {observed_text(seen.observed, unit)}"
             )
             parts.append(Text(safe_text(line), style="red"))
@@ -339,7 +350,7 @@ def step_ranges(numbers: list[int]) -> str:
 def print_check(console: Console, result: PlanResult, units: Mapping[str, str]) -> None:
     """The whole ``twin plan check`` table output."""
     console.print(header_lines(result))
-    console.print(expectation_list(result))
+    console.print(expectation_list(result, units))
     console.print(check_table(result, units))
     console.print(summary(result, units))
 
@@ -387,16 +398,17 @@ def print_compare(
                 glyph = GLYPH.get(item["severity"], "")
                 console.print(Text(safe_text(f"  {glyph} {item['rule']} {item['subject']}")))
     for side, result in (("A", a), ("B", b)):
-        broken = comparison["broken"][side.lower()]
-        if broken:
+        first: dict[int, tuple[int, Any]] = {}
+        for step, verdict in result.failed:  # the order of comparison["broken"]
+            first.setdefault(verdict.expectation.index, (step, verdict))
+        if first:
             console.print(Text(f"{side} breaks:", style="bold red"))
-            for item in broken:
-                console.print(
-                    Text(
-                        safe_text(f"  {item['expect']} (first at step {item['step']})"),
-                        style="red",
-                    )
-                )
+            for index in sorted(first):
+                step, verdict = first[index]
+                e = verdict.expectation
+                seen = observed_text(verdict.observed, units.get(e.metric or "", ""))
+                line = f"  {expectation_text(e, units)} (first at step {step}, saw {seen})"
+                console.print(Text(safe_text(line), style="red"))
         else:
             console.print(
                 Text(

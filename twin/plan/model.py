@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -84,18 +85,26 @@ class Expectation:
 
     @property
     def text(self) -> str:
-        """The expectation in a few words: ``convergence.failover_s < 1``."""
+        """The expectation in a few words, limits as written: ``capacity.utilization < 0.8``."""
+        return self.text_with(_num)
+
+    def text_with(self, number: Callable[[float], str]) -> str:
+        """The expectation in a few words, each limit written by ``number``.
+
+        ``number`` is given each limit of a metric expectation (e.g. a formatter that
+        writes 0.8 of a ratio as ``80.0%``); :attr:`text` writes them as the plan does.
+        """
         on = f"@{self.subject}" if self.subject and self.subject != "system" else ""
         if self.metric is not None:
             name = f"{self.metric}{on}"
             band = " (band)" if self.band else ""
             if self.between is not None:
-                return f"{_num(self.between[0])} ≤ {name} ≤ {_num(self.between[1])}{band}"
+                return f"{number(self.between[0])} ≤ {name} ≤ {number(self.between[1])}{band}"
             if self.below is not None and self.above is not None:
-                return f"{_num(self.above)} < {name} < {_num(self.below)}{band}"
+                return f"{number(self.above)} < {name} < {number(self.below)}{band}"
             if self.below is not None:
-                return f"{name} < {_num(self.below)}{band}"
-            return f"{name} > {_num(self.above or 0.0)}{band}"
+                return f"{name} < {number(self.below)}{band}"
+            return f"{name} > {number(self.above or 0.0)}{band}"
         if self.max_severity is not None:
             return f"max severity {self.max_severity.value}{' on ' + on[1:] if on else ''}"
         if self.absent is not None:
