@@ -386,6 +386,43 @@ def test_a_plugin_event_type_as_a_step_through_the_command(tmp_path: Path) -> No
     assert plain.one_line_error and "unknown event type 'change_window_opened'" in plain.err
 
 
+DRAIN_PLUGIN = """\
+from typing import ClassVar
+
+import attrs
+
+from twin.api import Event, hookimpl
+
+
+@attrs.frozen(kw_only=True)
+class DrainRequested(Event):
+    event_type: ClassVar[str] = "acme_drain_requested"
+    member: str
+    ticket: str = ""
+
+
+@hookimpl
+def twin_register_event_types():
+    return [DrainRequested]
+"""
+
+
+def test_a_plugin_step_naming_a_member_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "acme_drain.py").write_text(DRAIN_PLUGIN, encoding="utf-8")
+    plan = tmp_path / "drain.toml"
+    plan.write_text(
+        f'[plan]\nbase = "{INCIDENT.as_posix()}"\nat = 55\n\n'
+        '[[step]]\nlabel = "drain 1_03"\ntype = "acme_drain_requested"\nmember = "1_03"\n\n'
+        '[[step]]\nlabel = "drain 1_09"\ntype = "acme_drain_requested"\nmember = "1_09"\n',
+        encoding="utf-8",
+    )
+    outcome = run_twin("--plugins-dir", plugins, "plan", "check", plan)
+    assert outcome.one_line_error, outcome
+    assert f"{plan}:13: step 2 (drain 1_09): member: member 1_09 does not exist" in outcome.err
+
+
 # -- a base that is gateway output ----------------------------------------------------------------
 
 SYSLOG = ROOT / "tests" / "fixtures" / "gateway" / "messages-2026.log"

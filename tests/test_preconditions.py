@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import attrs
 import pytest
 
 from twin import events as ev
@@ -100,3 +103,34 @@ def test_sensible_steps_pass() -> None:
         ev.Note(text="anything"),
     ):
         check(state, event)
+
+
+# -- plugin event types ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class DrainRequested(ev.Event):
+    """A plugin's event: an operator asks for a member to be drained (changes no state)."""
+
+    event_type: ClassVar[str] = "acme_drain_requested"
+    member: str
+    group: int | None = None
+    ticket: str = ""
+
+
+def test_a_plugin_event_naming_a_member_that_does_not_exist_is_refused() -> None:
+    state = state_of(single_site(members=2))
+    error = refused(state, DrainRequested(member="1_09", ticket="CHG-1"))
+    assert error.field == "member" and error.value == "1_09"
+    assert "member 1_09 does not exist at this point (members: 1_01, 1_02)" in error.problem
+    assert "acme_drain_requested names it in its 'member' field" in error.problem
+    assert refused(state, DrainRequested(member="1_01", group=7)).field == "group"
+
+
+def test_a_plugin_event_naming_what_exists_is_not_second_guessed() -> None:
+    state = state_of(
+        [*single_site(members=2), ("member_failed", {"member": "1_02", "cause": "hw"})]
+    )
+    # A faulted member, group 1: the twin cannot know what the plugin's event means beyond names.
+    check(state, DrainRequested(member="1_02", group=1))
+    check(state, DrainRequested(member="1_01", ticket="no group given"))

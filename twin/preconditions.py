@@ -19,6 +19,13 @@ What is refused, and why (domain reference §2.2, §2.3, §5.2):
 
 Failures (``member_failed``, ``link_failed``...) are never refused: a plan may
 rehearse losing anything.
+
+A plugin's event type changes no state, and the twin cannot know what it
+means; but its fields named like the catalog's references (``member``,
+``group``, ``site``, ``link``, ``orchestrator``, ``vs``) are taken as such:
+naming one that does not exist at that point is refused like a core event's
+(a plan step "drain 1_09" on a twin without 1_09 is a mistake, whoever
+defined the step's type). Nothing else is checked for plugin types.
 """
 
 from __future__ import annotations
@@ -77,6 +84,58 @@ def _last_at_active_site(state: TwinState, member: dict[str, Any]) -> int | None
     return None if others else active
 
 
+PLUGIN_REFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("member", "members", "member"),
+    ("group", "groups", "group"),
+    ("site", "sites", "site"),
+    ("link", "links", "link"),
+    ("orchestrator", "orchestrators", "orchestrator"),
+    ("vs", "virtual_systems", "virtual system"),
+)
+"""``(field, TwinState attribute, what)``: a plugin event's fields read as references."""
+
+_CORE = frozenset(ev.CORE_EVENTS)
+
+
+def _exists(known: dict[Any, Any], value: Any) -> bool:
+    """``value`` names a key of ``known`` (``"1"`` names group 1, as text sources give it)."""
+    if isinstance(value, bool):
+        return False
+    if value in known:
+        return True
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) in known
+    return isinstance(value, int) and str(value) in known
+
+
+def _listing(known: dict[Any, Any], what: str, state: TwinState) -> str:
+    if what == "member":
+        return _known_members(state)
+    names = sorted(str(k) for k in known)
+    if not names:
+        return "none yet"
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return ", ".join(names[:12]) + more
+
+
+def _check_plugin_references(state: TwinState, event: ev.Event) -> None:
+    """A plugin event naming a member (group, site, link...) that does not exist is refused."""
+    data = event.to_data()
+    for field, attribute, what in PLUGIN_REFERENCES:
+        value = data.get(field)
+        if value is None:
+            continue
+        known: dict[Any, Any] = getattr(state, attribute)
+        if not _exists(known, value):
+            raise _refuse(
+                f"{what} {value} does not exist at this point ({what}s: "
+                f"{_listing(known, what, state)}); {event.event_type} names it in its "
+                f"{field!r} field",
+                field,
+                value,
+            )
+
+
 def check(state: TwinState, event: ev.Event) -> None:
     """Refuse ``event`` if it breaks a precondition in ``state`` (the state before it).
 
@@ -87,6 +146,9 @@ def check(state: TwinState, event: ev.Event) -> None:
     Raises:
         PreconditionError: the first broken precondition, naming the field and why.
     """
+    if type(event) not in _CORE and not isinstance(event, ev.OpaqueEvent):
+        _check_plugin_references(state, event)
+        return
     if isinstance(event, ev.WeightChanged) and not 0 <= event.weight <= 512:
         raise _refuse(f"weight {event.weight} is outside 0..512", "weight", event.weight)
     if isinstance(event, ev.LoadChanged) and event.member is not None:
