@@ -411,7 +411,7 @@ def test_quit_is_immediate_while_the_index_is_still_computing(tmp_path: Path) ->
     start = time.monotonic()
     asyncio.run(main())
     assert time.monotonic() - start < 10
-    assert took and took[0] < 2.0
+    assert took and took[0] < 2.0, f"q took {took[0]:.2f} s"
     assert app.return_code == 0
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from journal import Journal
 
+SHARED_CHUNK = 256
+
 
 class LockedJournal:
     """A journal whose every call, and every step of every read, holds one lock.
@@ -32,7 +34,11 @@ class LockedJournal:
         self.registry = journal.registry
 
     def read(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """:meth:`Journal.read`, holding the lock for each step (a chunk's query at most)."""
+        """:meth:`Journal.read`, holding the lock for each step (a chunk's query at most).
+
+        Chunks are small (256 events), so another thread never waits long for its turn.
+        """
+        kwargs["chunk"] = min(int(kwargs.get("chunk", SHARED_CHUNK)), SHARED_CHUNK)
         with self._lock:
             inner = self._journal.read(*args, **kwargs)
         return self._locked_steps(inner)

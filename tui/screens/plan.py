@@ -43,8 +43,11 @@ PANES = {
 VERDICT = {True: ("✓", "green"), False: ("✖", "bold red"), None: ("–", "dim")}
 
 
-def _observed(v: Verdict) -> str:
+def _observed(v: Verdict, units: dict[str, str] | None = None) -> str:
     seen = v.observed
+    metric = v.expectation.metric
+    if isinstance(seen, int | float) and not isinstance(seen, bool) and metric is not None:
+        return value((units or {}).get(metric), float(seen), metric)
     if isinstance(seen, float):
         return f"{seen:,.4g}"
     if isinstance(seen, list):
@@ -81,15 +84,12 @@ def preview_text(view: StepView | Refused | None, run: PlanRun) -> Text:
         text.append(f"  note: {note}\n", "italic")
     for active in view.raised:
         f = active.finding
-        text.append(
-            printable(
-                f"  + {SEVERITY_GLYPH[f.severity.value]} {f.rule} {f.subject}: {f.message}\n"
-            ),
-            "red" if f.severity.rank == 2 else "yellow",
-        )
+        glyph = SEVERITY_GLYPH[f.severity.value]
+        said = printable(f"  + {glyph} {f.rule} {f.subject}: {f.message}")
+        text.append(said + "\n", "red" if f.severity.rank == 2 else "yellow")
     for active in view.cleared:
         f = active.finding
-        text.append(printable(f"  - ✓ {f.rule} {f.subject}\n"), "green")
+        text.append(printable(f"  - ✓ {f.rule} {f.subject}") + "\n", "green")
     before = run.current.metrics
     units = run_units(run)
     for name, label in HEADLINE:
@@ -103,10 +103,10 @@ def preview_text(view: StepView | Refused | None, run: PlanRun) -> Text:
     if failing:
         text.append("  would fail:\n", "bold red")
         for v in failing:
-            text.append(
-                printable(f"    ✖ {v.expectation.text} (seen {_observed(v)}, limit {v.limit})\n"),
-                "red",
+            said = printable(
+                f"    ✖ {v.expectation.text} (seen {_observed(v, units)}, limit {v.limit})"
             )
+            text.append(said + "\n", "red")
     else:
         text.append("  every expectation holds after it\n", "green")
     return text
@@ -272,7 +272,7 @@ class PlanScreen(Screen[None]):
         for col in ("", "#", "step", "type", "E"):
             steps.add_column(col, key=col or "status")
         expect = self.query_one("#plan-expect", DataTable)
-        for col in ("", "expectation", "when", "seen", "limit"):
+        for col in ("", "expectation", "seen", "limit", "when"):
             expect.add_column(col, key=col or "verdict")
         steps.focus()
         self.refresh_all()
@@ -347,18 +347,16 @@ class PlanScreen(Screen[None]):
         table = self.query_one("#plan-expect", DataTable)
         table.clear()
         judged = {v.expectation.index: v for v in current.verdicts}
+        units = run_units(self.plan_app.run_)
         for e in self.plan_app.run_.plan.expectations:
             v = judged.get(e.index)
             glyph, style = VERDICT[v.holds if v is not None else None]
             table.add_row(
                 Text(glyph, style),
                 Text(printable(e.text)),
-                Text(printable(e.when)),
-                Text(
-                    printable(_observed(v)) if v is not None else "not checked here",
-                    "dim" if v is None else "",
-                ),
+                Text(printable(_observed(v, units))) if v else Text("not checked here", "dim"),
                 Text(printable(str(v.limit)) if v is not None else ""),
+                Text(printable(e.when)),
             )
 
     def _pane_bar(self) -> None:
