@@ -718,10 +718,14 @@ class EventRegistry:
         )
         if trusted:
             self._defaults[name] = tuple((a.name, a.default) for a in attrs.fields(cls))
-            self._builders[name] = _stored_builder(cls)
             checked = _checked_builder(cls)
             if checked is not None:
                 self._checked[name] = checked
+                # Skipping validation on replay is only safe for classes whose checks we
+                # know (this module's field helper): a plugin's class may convert values
+                # (converter=int), and its events may have been stored as opaque, never
+                # validated, while the plugin was absent.
+                self._builders[name] = _stored_builder(cls)
 
     def upcaster(self, event_type: str, from_schema: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: register a function that turns a ``from_schema`` payload into the next one."""
@@ -818,7 +822,7 @@ class EventRegistry:
                     payload[name] = _coerce(kinds[name], name, value)
         try:
             return cls(**payload)
-        except TypeError as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             missing = [
                 a.name
                 for a in attrs.fields(cls)
@@ -828,7 +832,15 @@ class EventRegistry:
                 raise EventDataError(
                     f"required field missing for {event_type}", field=missing[0]
                 ) from exc
-            raise EventDataError(str(exc), field="type", value=event_type) from exc
+            # A plugin's own validator or converter refused a value (attrs validators and
+            # converter=int raise ValueError or TypeError): name the field if we can.
+            field = _failed_field(cls, payload, exc)
+            shown = payload.get(field) if field is not None else None
+            raise EventDataError(
+                f"{exc} (got {shown!r})" if field is not None else str(exc),
+                field=field or "type",
+                value=shown if field is not None else event_type,
+            ) from exc
 
     def decode_stored(self, event_type: str, data: Mapping[str, Any], schema: int) -> Event:
         """Decode a payload that was validated when it was appended (the replay hot path).
@@ -865,6 +877,29 @@ class EventRegistry:
                 value=schema,
             )
         return data
+
+
+def _failed_field(cls: type[Event], payload: Mapping[str, Any], exc: BaseException) -> str | None:
+    """The field a plugin class's validator or converter refused, if it can be told.
+
+    attrs' type validators put the field's ``Attribute`` in the exception's args;
+    otherwise each given field's converter and validator are tried on its value.
+    """
+    for arg in exc.args:
+        if isinstance(arg, attrs.Attribute):
+            return str(arg.name)
+    for a in attrs.fields(cls):
+        if a.name not in payload:
+            continue
+        value = payload[a.name]
+        try:
+            if a.converter is not None:
+                value = a.converter(value)
+            if a.validator is not None:
+                a.validator(None, a, value)
+        except Exception:
+            return str(a.name)
+    return None
 
 
 def _stored_builder(cls: type[Event]) -> Callable[[Mapping[str, Any]], Event | None]:

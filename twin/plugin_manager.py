@@ -81,6 +81,26 @@ class PluginInfo:
         return attrs.asdict(self)
 
 
+@attrs.frozen
+class NamedObserver:
+    """A plugin's ``twin_frame_evaluated`` implementation, known by its plugin's name.
+
+    Attributes:
+        plugin: the plugin's name.
+        function: the implementation.
+    """
+
+    plugin: str
+    function: Callable[[Frame], Any]
+
+    def __call__(self, frame: Frame) -> Any:
+        """Pass the frame on."""
+        return self.function(frame)
+
+    def __repr__(self) -> str:
+        return f"of plugin {self.plugin}"
+
+
 class TwinPluginManager:
     """Loads plugins and collects what they register.
 
@@ -122,6 +142,8 @@ class TwinPluginManager:
         self._rules: list[RegisteredRule] | None = None
         self._registry: EventRegistry | None = None
         self._parameters: list[Parameter] | None = None
+        self._importers: list[Importer] | None = None
+        self._settled = False
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -150,7 +172,7 @@ class TwinPluginManager:
             return
         try:
             module = ep.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin may not end the twin by exiting
             self._failed(info, f"{type(exc).__name__}: {exc}", exc)
             return
         self._register(module, info)
@@ -180,7 +202,7 @@ class TwinPluginManager:
                 continue
             try:
                 module = import_plugin_file(f"twin_local_plugins.{name}", path)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a plugin may not end the twin by exiting
                 self._failed(info, f"{type(exc).__name__}: {exc}", exc)
                 continue
             self._register(module, info)
@@ -199,7 +221,7 @@ class TwinPluginManager:
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
         self.infos.pop(name, None)
-        self._rules = self._registry = self._parameters = None
+        self._invalidate()
 
     def _register(self, plugin: object, info: PluginInfo) -> None:
         try:
@@ -208,7 +230,12 @@ class TwinPluginManager:
             self._failed(info, f"{type(exc).__name__}: {exc}", exc)
             return
         info.hooks = sorted(caller.name for caller in (self.pm.get_hookcallers(plugin) or []))
-        self._rules = self._registry = self._parameters = None
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """Forget what was collected (a plugin was registered or unregistered)."""
+        self._rules = self._registry = self._parameters = self._importers = None
+        self._settled = False
 
     def _failed(self, info: PluginInfo, error: str, exc: BaseException | None = None) -> None:
         info.status, info.error = "failed", error
@@ -220,16 +247,20 @@ class TwinPluginManager:
     def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a registration hook plugin by plugin: ``[(plugin name, result), ...]``.
 
-        A plugin whose implementation raises is marked failed and skipped.
+        A plugin whose implementation raises (or calls ``sys.exit``) is marked
+        failed and skipped; plugins already failed are not called.
         """
         self.load()
         caller = getattr(self.pm.hook, hook_name)
         results: list[tuple[str, Any]] = []
+        failed = self._failed_names()
         for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            if impl.plugin_name in failed:
+                continue  # a failed plugin contributes nothing
             args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
             try:
                 result = impl.function(**args)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 info = self.infos.get(impl.plugin_name)
                 if info is not None:
                     self._failed(info, f"{hook_name} raised {type(exc).__name__}: {exc}", exc)
@@ -240,66 +271,120 @@ class TwinPluginManager:
                 results.append((impl.plugin_name, result))
         return results
 
+    def _settle(self) -> None:
+        """Collect every registration once; a plugin that fails anywhere contributes nothing.
+
+        Event types, parameters, importers and rules are collected in that order
+        (a rule is checked against the parameters). A plugin that fails in any of
+        them (its hook raised or returned something invalid, or one of its rules
+        reads a parameter nobody declares) is marked failed, and everything is
+        collected again without it, so a half-registered plugin never runs.
+        """
+        if self._settled:
+            return
+        self._settled = True
+        while True:
+            failed = self._failed_names()
+            for info in self.infos.values():
+                info.rules = []
+            self._registry = self._collect_event_types()
+            self._parameters = self._collect_parameters()
+            self._importers = self._collect_importers()
+            self._rules = self._collect_rules({p.name for p in self._parameters})
+            if self._failed_names() == failed:
+                return
+
+    def _failed_names(self) -> set[str]:
+        return {name for name, info in self.infos.items() if info.status == "failed"}
+
+    def _fail_plugin(self, plugin: str, error: str, exc: BaseException | None = None) -> None:
+        info = self.infos.get(plugin)
+        if info is not None:
+            self._failed(info, error, exc)
+        elif self.strict:
+            raise PluginError(f"{plugin}: {error}") from exc
+
+    def _items(self, plugin: str, hook_name: str, result: Any) -> list[Any]:
+        """A hook's result as a list; a result that is not iterable fails the plugin."""
+        try:
+            return list(result)
+        except TypeError:
+            self._fail_plugin(plugin, f"{hook_name} returned {type(result).__name__}, not a list")
+            return []
+
     def rules(self) -> list[RegisteredRule]:
-        """Every rule of every loaded plugin, sorted by id; bad or duplicate ids are refused."""
-        if self._rules is not None:
-            return self._rules
+        """Every rule of every loaded plugin, sorted by id.
+
+        Bad or duplicate ids, and rules that read a parameter no loaded plugin
+        declares, are refused (their plugin is marked failed, with the reason).
+        """
+        self._settle()
+        assert self._rules is not None
+        return self._rules
+
+    def _collect_rules(self, declared: set[str]) -> list[RegisteredRule]:
         seen: dict[str, str] = {}
         rules: list[RegisteredRule] = []
         for plugin, result in self.collect("twin_register_rules"):
-            for rule in list(result):
+            for rule in self._items(plugin, "twin_register_rules", result):
                 problems = check_rule_shape(rule)
                 rule_id = getattr(rule, "id", repr(rule))
                 if not problems and rule_id in seen:
                     problems = [f"rule id {rule_id!r} is already registered by {seen[rule_id]}"]
+                if not problems:
+                    missing = [n for n in getattr(rule, "parameters", ()) if n not in declared]
+                    if missing:
+                        problems = [
+                            f"rule {rule_id} reads parameter {', '.join(map(repr, missing))}, "
+                            "which no loaded plugin declares (is the plugin that declares it "
+                            "disabled or failed?)"
+                        ]
                 if problems:
-                    info = self.infos.get(plugin)
-                    if info is not None:
-                        self._failed(info, "; ".join(problems))
+                    self._fail_plugin(plugin, "; ".join(problems))
                     continue
                 seen[rule_id] = plugin
                 rules.append(RegisteredRule(rule, plugin))
                 if plugin in self.infos:
                     self.infos[plugin].rules.append(rule_id)
-        self._rules = sorted(rules, key=lambda r: r.id)
-        return self._rules
+        live = self._failed_names()
+        return sorted((r for r in rules if r.plugin not in live), key=lambda r: r.id)
 
     def event_registry(self) -> EventRegistry:
         """The core catalog plus every plugin's event types."""
-        if self._registry is None:
-            registry = EventRegistry(CORE_EVENTS)
-            for plugin, result in self.collect("twin_register_event_types"):
-                for cls in list(result):
-                    try:
-                        if not (isinstance(cls, type) and issubclass(cls, Event)):
-                            raise TypeError(f"{cls!r} is not a subclass of twin.api.Event")
-                        registry.register(cls)
-                    except (TypeError, ValueError) as exc:
-                        info = self.infos.get(plugin)
-                        if info is not None:
-                            self._failed(info, str(exc), exc)
-            self._registry = registry
+        self._settle()
+        assert self._registry is not None
         return self._registry
+
+    def _collect_event_types(self) -> EventRegistry:
+        registry = EventRegistry(CORE_EVENTS)
+        for plugin, result in self.collect("twin_register_event_types"):
+            for cls in self._items(plugin, "twin_register_event_types", result):
+                try:
+                    if not (isinstance(cls, type) and issubclass(cls, Event)):
+                        raise TypeError(f"{cls!r} is not a subclass of twin.api.Event")
+                    registry.register(cls)
+                except (TypeError, ValueError) as exc:
+                    self._fail_plugin(plugin, str(exc), exc)
+        return registry
 
     def parameters(self) -> list[Parameter]:
         """Every declared parameter, sorted by name."""
-        if self._parameters is None:
-            table: dict[str, Parameter] = {}
-            for plugin, result in self.collect("twin_register_parameters"):
-                for p in list(result):
-                    if not isinstance(p, Parameter):
-                        info = self.infos.get(plugin)
-                        if info is not None:
-                            self._failed(info, f"{p!r} is not a twin.api.Parameter")
-                        continue
-                    if p.name in table and table[p.name] != p:
-                        info = self.infos.get(plugin)
-                        if info is not None:
-                            self._failed(info, f"parameter {p.name!r} declared twice, differently")
-                        continue
-                    table[p.name] = p
-            self._parameters = [table[k] for k in sorted(table)]
+        self._settle()
+        assert self._parameters is not None
         return self._parameters
+
+    def _collect_parameters(self) -> list[Parameter]:
+        table: dict[str, Parameter] = {}
+        for plugin, result in self.collect("twin_register_parameters"):
+            for p in self._items(plugin, "twin_register_parameters", result):
+                if not isinstance(p, Parameter):
+                    self._fail_plugin(plugin, f"{p!r} is not a twin.api.Parameter")
+                    continue
+                if p.name in table and table[p.name] != p:
+                    self._fail_plugin(plugin, f"parameter {p.name!r} declared twice, differently")
+                    continue
+                table[p.name] = p
+        return [table[k] for k in sorted(table)]
 
     def profile(self, choice: str | Path | None = None) -> Profile:
         """The default ``seed`` profile, the built-in ``documented`` one, or a profile file.
@@ -322,19 +407,42 @@ class TwinPluginManager:
 
     def importers(self) -> list[Importer]:
         """Importers registered by plugins (tried before the built-in ones)."""
-        return [
-            imp for _plugin, result in self.collect("twin_register_importers") for imp in result
-        ]
+        self._settle()
+        assert self._importers is not None
+        return self._importers
+
+    def _collect_importers(self) -> list[Importer]:
+        found: list[Importer] = []
+        for plugin, result in self.collect("twin_register_importers"):
+            for importer in self._items(plugin, "twin_register_importers", result):
+                if not callable(getattr(importer, "read", None)) or not isinstance(
+                    getattr(importer, "suffixes", None), tuple | list
+                ):
+                    self._fail_plugin(
+                        plugin, f"{importer!r} is not an importer (it needs suffixes and read())"
+                    )
+                    continue
+                found.append(importer)
+        return found
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins attach subcommands to the ``twin`` click group."""
         self.collect("twin_register_commands", cli=cli)
 
     def observers(self) -> list[Callable[[Frame], Any]]:
-        """Frame observers, called directly by the engine (not through pluggy per event)."""
-        self.load()
+        """Frame observers, called directly by the engine (not through pluggy per event).
+
+        Each is named by its plugin, so a failure is reported as ``plugin NAME``; a
+        failed plugin's observers are not called.
+        """
+        self._settle()
         impls = self.pm.hook.twin_frame_evaluated.get_hookimpls()
-        return [impl.function for impl in sorted(impls, key=lambda i: i.plugin_name)]
+        failed = self._failed_names()
+        return [
+            NamedObserver(impl.plugin_name, impl.function)
+            for impl in sorted(impls, key=lambda i: i.plugin_name)
+            if impl.plugin_name not in failed
+        ]
 
     def fingerprint(self, profile: Profile) -> str:
         """Identifies what evaluation depends on, so caches built otherwise are never read.
@@ -372,9 +480,13 @@ class TwinPluginManager:
         )
 
     def plugin_infos(self) -> list[PluginInfo]:
-        """Every plugin seen, loaded or not, sorted by name."""
+        """Every plugin seen, loaded or not, sorted by name.
+
+        Every registration hook has been called by then, so a plugin whose
+        parameters, event types or importers failed is listed as failed, with why.
+        """
         self.load()
-        self.rules()
+        self._settle()
         return [self.infos[k] for k in sorted(self.infos)]
 
 

@@ -95,7 +95,8 @@ class TwinGroup(click.Group):
 
         def run() -> Any:
             settings = given if isinstance(given, Settings) else _global_options(argv)
-            self._add_plugin_commands(settings)
+            if _command_of(argv) not in INTEGRITY_COMMANDS:
+                self._add_plugin_commands(settings)
             return invoke(obj=settings)
 
         if not standalone_mode:
@@ -172,6 +173,24 @@ for module in (
 ):
     for command in module.COMMANDS:
         cli.add_command(command)
+
+
+INTEGRITY_COMMANDS = frozenset({"verify", "export", "snapshots"})
+"""Commands that only check or copy a journal: they load no plugin at all, so no plugin
+code (not even a --plugins-dir module) runs while a journal's integrity is judged."""
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (after the global options), or None."""
+    args = iter(argv)
+    for arg in args:
+        name, eq, _value = arg.partition("=")
+        if name in ("--disable-plugin", "--plugins-dir"):
+            if not eq:
+                next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _global_options(argv: list[str]) -> Settings:
