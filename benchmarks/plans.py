@@ -10,8 +10,12 @@ Rows (seconds):
 
 - *replay to the end (baseline)*: ``Replay(journal, snapshot_every=0).at(head)``, every
   rule on every event, nothing saved: what any evaluation of the whole base costs.
-- *plan base load, cold*: ``WhatIf.open`` of a journal with no engine snapshots (read-only,
-  so it saves none either): ÷ the replay baseline.
+- *plan base load, cold, replayed*: ``WhatIf.open`` of a journal with no engine snapshots
+  (read-only, so it saves none either), every event through the rules, as ``twin whatif``
+  loads its base: ÷ the replay baseline.
+- *plan base load, cold, folded*: the same with ``fold=True``, as ``twin plan check`` loads
+  it: the reducer state folded to the end, every rule evaluated once there (the run checks
+  that its metrics and findings equal the replayed load's): ÷ the replay baseline.
 - *seek to the end (baseline)* and *plan base load, warm*: the same after a ``twin run``
   left engine snapshots in the journal (the usual case for a journal you work with).
 - *20 steps, bare engine (baseline)*: ``Engine.step`` on the 20 steps' envelopes after the
@@ -19,8 +23,8 @@ Rows (seconds):
 - *20 steps checked*: ``check_plan`` minus its base load: preconditions, the engine,
   copying the watched metrics and judging 5 expectations after every step.
 - *plan check, cold / warm, end to end*: ``check_plan`` as ``twin plan check`` runs it.
-- *plan base load, event file*: ``WhatIf.open`` of the ``.jsonl`` itself (imported into
-  memory, then replayed): ÷ the replay baseline.
+- *plan base load, event file*: ``WhatIf.open(fold=True)`` of the ``.jsonl`` itself (imported
+  into memory, then folded, as ``twin plan check`` does): ÷ the replay baseline.
 
 The data is ``generate.py``'s (the dual-site deployment, then a monitored journal's mix of
 events), cached under ``WORKDIR/data``. Results go to ``WORKDIR/plans.json`` (git-ignored).
@@ -126,13 +130,35 @@ def replay_to_end(path: Path, manager: TwinPluginManager, *, snapshots: bool) ->
         return timed(lambda: replay.at())
 
 
-def load(base: Path, manager: TwinPluginManager) -> float:
+def load(base: Path, manager: TwinPluginManager, *, fold: bool = False) -> float:
     """``WhatIf.open`` at the end of ``base`` (a journal read-only, or an event file)."""
     started = time.perf_counter()
-    with WhatIf.open(base, manager, manager.profile()) as session:
+    with WhatIf.open(base, manager, manager.profile(), fold=fold) as session:
         seconds = time.perf_counter() - started
         assert session.base_seq > 0
     return seconds
+
+
+def loaded(base: Path, manager: TwinPluginManager, *, fold: bool) -> tuple[Any, Any, bool]:
+    """What a load of ``base`` ends with: its metrics, its findings, whether it was folded."""
+    with WhatIf.open(base, manager, manager.profile(), fold=fold) as session:
+        findings = sorted(
+            (a.finding.rule, a.finding.subject, a.finding.severity.value, a.finding.message)
+            for a in session.findings
+        )
+        return session.metrics.to_json(), findings, session.folded
+
+
+def same_either_way(base: Path, manager: TwinPluginManager) -> bool:
+    """The folded load ends where the replayed one does (metrics exactly, every finding).
+
+    Returns whether it was folded (a base of at most ``FOLD_BEYOND`` events is replayed).
+    """
+    metrics, findings, folded = loaded(base, manager, fold=True)
+    replayed_metrics, replayed_findings, _ = loaded(base, manager, fold=False)
+    assert findings == replayed_findings, "folded and replayed findings differ"
+    assert metrics == replayed_metrics, "folded and replayed metrics differ"
+    return bool(folded)
 
 
 def bare_steps(path: Path, manager: TwinPluginManager, plan: Any) -> float:
@@ -185,13 +211,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     measurements: dict[str, Callable[[], float]] = {
         "replay_end": lambda: replay_to_end(cold, manager, snapshots=False),
         "load_cold": lambda: load(cold, manager),
+        "load_fold": lambda: load(cold, manager, fold=True),
         "seek_end": lambda: replay_to_end(warm, manager, snapshots=True),
         "load_warm": lambda: load(warm, manager),
         "steps_bare": lambda: bare_steps(warm, manager, plans["warm"]),
         "check_warm": lambda: check("warm"),
         "check_cold": lambda: check("cold"),
-        "load_events": lambda: load(data.resolve(), manager),
+        "load_events": lambda: load(data.resolve(), manager, fold=True),
     }
+    print("checking that a folded load ends where a replayed one does ...", file=sys.stderr)
+    folded = same_either_way(cold, manager)
     rows: dict[str, list[float]] = {key: [] for key in measurements}
     for run_number in range(1, args.repeat + 1):
         for key, fn in measurements.items():
@@ -212,9 +241,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     table = [
         ("replay to the end, every rule (baseline)", m["replay_end"], ""),
         (
-            "plan base load, cold (no snapshots)",
+            "base load, cold, replayed (twin whatif)",
             m["load_cold"],
             ratio("load_cold", "replay_end", "replay"),
+        ),
+        (
+            "base load, cold, folded (twin plan check)",
+            m["load_fold"],
+            ratio("load_fold", "replay_end", "replay"),
         ),
         ("seek to the end from snapshots (baseline)", m["seek_end"], ""),
         (
@@ -235,7 +269,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ratio("check_cold", "replay_end", "replay"),
         ),
         (
-            "plan base load, event file (.jsonl)",
+            "plan base load, event file (.jsonl), folded",
             m["load_events"],
             ratio("load_events", "replay_end", "replay"),
         ),
@@ -243,7 +277,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     width = max(len(label) for label, _v, _r in table)
     lines = [
         f"base: {head:,} events ({data.name}); {len(STEPS)} steps, 5 expectations; "
-        f"median of {args.repeat} runs"
+        f"median of {args.repeat} runs; the cold base is {'' if folded else 'NOT '}folded "
+        "(same metrics and findings as replayed: checked)"
     ]
     lines += [
         f"{label.ljust(width)}  {value:8.3f} s  {ratio}".rstrip() for label, value, ratio in table

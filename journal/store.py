@@ -342,6 +342,27 @@ class Journal:
             )
         return decode_rows([row], self.registry, self.path)[0]
 
+    def event_types(self, stop: int | None = None, *, branch: str | None = None) -> frozenset[str]:
+        """The event types stored in seqs ``1..stop`` of a view (``stop`` None: the head).
+
+        Read from the ``type`` column, no payload decoded: types no installed
+        plugin knows are included as stored.
+
+        Raises:
+            TwinInputError: no such branch.
+        """
+        view = branches.segments(self._conn, branch)
+        end = branches.head(self._conn, view) if stop is None else stop
+        found: set[str] = set()
+        for seg in view:
+            if seg.lo > end:
+                break
+            where, params = seg.where(1, end)
+            found.update(
+                str(r[0]) for r in self._conn.execute(f"SELECT DISTINCT type {where}", params)
+            )
+        return frozenset(found)
+
     def state_at(self, seq: int | None = None, *, branch: str | None = None) -> TwinState:
         """The reducer state (no rules) after ``seq`` (None: the head).
 

@@ -13,14 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "plans.py"
 ROWS = (
     "replay to the end, every rule (baseline)",
-    "plan base load, cold (no snapshots)",
+    "base load, cold, replayed (twin whatif)",
+    "base load, cold, folded (twin plan check)",
     "seek to the end from snapshots (baseline)",
     "plan base load, warm (after twin run)",
     "20 steps, bare Engine.step (baseline)",
     "20 steps checked (check - load, warm)",
     "plan check, warm, end to end",
     "plan check, cold, end to end",
-    "plan base load, event file (.jsonl)",
+    "plan base load, event file (.jsonl), folded",
 )
 
 

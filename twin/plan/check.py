@@ -118,6 +118,8 @@ class PlanResult:
         watched: the metrics shown for every step.
         kept: the branch written with ``--keep``, if any.
         import_report: what was read, when the base is gateway output.
+        base_folded: the base was folded, not replayed: the findings active at the base
+            point carry ``since = at`` (:meth:`twin.fork.WhatIf.open`).
     """
 
     plan: Plan
@@ -130,6 +132,7 @@ class PlanResult:
     watched: tuple[Watched, ...]
     kept: BranchInfo | None = None
     import_report: ImportReport | None = None
+    base_folded: bool = False
 
     @property
     def failed(self) -> list[tuple[int, Verdict]]:
@@ -180,6 +183,7 @@ class PlanResult:
                 "occurred_at": self.base.occurred_at,
                 "metrics": self.base.metrics,
                 "findings": [a.to_json() for a in self.base.findings],
+                "folded": self.base_folded,
             },
             "steps": [s.to_json() for s in self.steps],
             "worst": [
@@ -267,6 +271,8 @@ def open_base(
     """Load the plan's base at its point, read-only.
 
     ``import_options`` say how to read a base that is gateway output (``--map``...).
+    A long base never replayed is folded, not replayed (:meth:`twin.fork.WhatIf.open`):
+    the same metrics and findings, but those active at the base point have ``since = at``.
 
     Raises:
         TwinInputError: the base does not exist (located at the plan's ``base`` line),
@@ -288,6 +294,7 @@ def open_base(
             at=plan.at,
             progress=progress,
             import_options=import_options,
+            fold=True,  # a long base never replayed: fold it (findings at the base: since = at)
         )
     except TwinInputError as exc:
         if exc.field == "at":
@@ -387,6 +394,7 @@ def check_plan(
             watched=watched,
             kept=kept,
             import_report=session.import_report,
+            base_folded=session.folded,
         )
 
 
