@@ -1,6 +1,7 @@
-"""The journal file: connection settings, the schema and its migrations.
+"""The journal file: connection settings, the schema, and when to migrate it.
 
-The schema is created and evolved with sqlite-utils migrations (the
+The schema is created and evolved with sqlite-utils migrations
+(:mod:`journal.migrations`, loaded only when a journal is opened; the
 ``_sqlite_migrations`` table records which have run). The ``meta`` table marks
 a file as a twin journal. Events live in ``events`` (the main line) and
 ``branch_events`` (what-if branches); triggers refuse UPDATE and DELETE on
@@ -12,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from datetime import UTC, datetime
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
 from twin.errors import TwinInputError
 
@@ -44,7 +42,7 @@ EVENT_COLUMNS = (
 )
 """The stored envelope columns, in the order every query selects them."""
 
-_COLUMN_DDL = """
+COLUMN_DDL = """
     event_id TEXT NOT NULL,
     type TEXT NOT NULL,
     schema INTEGER NOT NULL,
@@ -58,68 +56,10 @@ _COLUMN_DDL = """
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL"""
 
-MIGRATIONS = Migrations("maestro_twin.journal")
-
 
 def utc_now() -> str:
     """The wall clock in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@MIGRATIONS(name="0001_initial")
-def _initial(db: Database) -> None:
-    db.executescript(
-        f"""
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE events (
-            seq INTEGER PRIMARY KEY,{_COLUMN_DDL},
-            UNIQUE (event_id)
-        );
-        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: UPDATE refused'); END;
-        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: DELETE refused'); END;
-
-        CREATE TABLE branches (
-            name TEXT PRIMARY KEY,
-            parent TEXT REFERENCES branches(name),
-            fork_seq INTEGER NOT NULL CHECK (fork_seq >= 0),
-            created_at TEXT NOT NULL
-        );
-        CREATE TRIGGER branches_no_update BEFORE UPDATE ON branches
-        BEGIN SELECT RAISE(ABORT, 'branches are append-only: UPDATE refused'); END;
-        CREATE TRIGGER branches_no_delete BEFORE DELETE ON branches
-        BEGIN SELECT RAISE(ABORT, 'branches are append-only: DELETE refused'); END;
-
-        CREATE TABLE branch_events (
-            branch TEXT NOT NULL REFERENCES branches(name),
-            seq INTEGER NOT NULL,{_COLUMN_DDL},
-            PRIMARY KEY (branch, seq),
-            UNIQUE (branch, event_id)
-        ) WITHOUT ROWID;
-        CREATE TRIGGER branch_events_no_update BEFORE UPDATE ON branch_events
-        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: UPDATE refused'); END;
-        CREATE TRIGGER branch_events_no_delete BEFORE DELETE ON branch_events
-        BEGIN SELECT RAISE(ABORT, 'journal events are append-only: DELETE refused'); END;
-
-        CREATE TABLE snapshots (
-            key TEXT NOT NULL,
-            branch TEXT NOT NULL DEFAULT '',
-            seq INTEGER NOT NULL,
-            digest TEXT NOT NULL,
-            blob BLOB NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (key, branch, seq)
-        );
-        """
-    )
-    db.table("meta").insert_all(
-        [
-            {"key": "format", "value": FORMAT},
-            {"key": "format_version", "value": str(FORMAT_VERSION)},
-            {"key": "created_at", "value": utc_now()},
-        ]
-    )
 
 
 def connect(path: str, *, wait: float | None = None, uri: bool = False) -> sqlite3.Connection:
@@ -184,7 +124,8 @@ def _check_meta(conn: sqlite3.Connection, shown: str) -> None:
 
 def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
     """Create or evolve the schema in one ``BEGIN IMMEDIATE`` transaction."""
-    db = Database(conn, execute_plugins=False, recursive_triggers=False)
+    from journal import migrations  # sqlite-utils loads with the first journal, not at start-up
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         tables = _tables(conn)  # again, now that no other writer can change them
@@ -197,7 +138,7 @@ def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
                 )
         else:
             _check_meta(conn, shown)
-        MIGRATIONS.apply(db)
+        migrations.apply(conn)
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)
@@ -229,8 +170,10 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
         _check_meta(conn, shown)
     elif not create:
         raise TwinInputError("not a twin journal (no meta table)", source=shown)
+    from journal import migrations
+
     if read_only:
-        if MIGRATIONS.pending(Database(conn, execute_plugins=False, recursive_triggers=False)):
+        if migrations.pending(conn):
             raise TwinInputError(
                 "this journal needs a schema upgrade, which a read-only open does not make; "
                 "run any writing twin command on it once (e.g. `twin snapshots`)",
@@ -243,7 +186,5 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
         with contextlib.suppress(sqlite3.OperationalError):
             conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    if "meta" not in tables or MIGRATIONS.pending(
-        Database(conn, execute_plugins=False, recursive_triggers=False)
-    ):
+    if "meta" not in tables or migrations.pending(conn):
         _migrate(conn, create=create, shown=shown)

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import QUIET_ENV, ROOT, run_twin_process
 from tests.test_cli import topology_rows, write_jsonl
 
@@ -83,3 +85,29 @@ def test_a_pipe_closed_early_ends_quietly() -> None:
     assert json.loads(first)["seq"] == 1
     assert err == ""
     assert code == 1
+
+
+@pytest.mark.parametrize("module", ["networkx", "sqlite_utils"])
+def test_help_does_not_import_the_heavy_libraries(module: str) -> None:
+    # `twin --help` must stay quick: graph and database libraries load inside commands.
+    probe = (
+        "import sys\n"
+        "from twin.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        f"print('LOADED' if {module!r} in sys.modules else 'NOT LOADED')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **QUIET_ENV},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Commands:" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "NOT LOADED", f"`twin --help` imported {module}"

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import orjson
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Member states (contract §2, domain reference §2).
 UP = "UP"
@@ -60,6 +62,8 @@ class TwinState:
     """
 
     def __init__(self) -> None:
+        import networkx as nx  # loaded with the first state, not by `twin --help`
+
         self.graph: nx.MultiGraph = nx.MultiGraph()
         self.sites: dict[int, dict[str, Any]] = {}
         self.orchestrators: dict[str, dict[str, Any]] = {}
@@ -227,6 +231,8 @@ class TwinState:
         insertion order), so the output is the same whether the state was
         replayed from the first event or rebuilt from a snapshot.
         """
+        import networkx as nx
+
         data: dict[str, Any] = nx.node_link_data(self.graph, edges="links")
         data["nodes"] = sorted(
             ({k: node[k] for k in sorted(node)} for node in data["nodes"]),

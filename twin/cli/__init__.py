@@ -8,6 +8,7 @@ error in strict mode.
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import sqlite3
 import sys
@@ -18,55 +19,55 @@ from typing import Any
 import click
 
 from twin import __version__
-from twin.cli import (
-    bisect_cmd,
-    demo,
-    journal_cmds,
-    plan_cmds,
-    plugin_cmds,
-    replay_cmds,
-    report_cmd,
-    tui_cmd,
-    whatif_cmd,
-)
 from twin.cli._common import Settings, err, shown
 from twin.cli._errors import is_help_request, usage_line
+from twin.cli._registry import BUILTIN_COMMANDS
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, JournalLockedError, TwinInputError
 from twin.textsafe import safe_text
 
 
 class TwinGroup(click.Group):
-    """The top-level group: lists commands in the order a newcomer needs them."""
+    """The top-level group: lists commands in the order a newcomer needs them.
 
-    ORDER = (
-        "demo",
-        "tui",
-        "init",
-        "import",
-        "append",
-        "log",
-        "run",
-        "state",
-        "diff",
-        "bisect",
-        "report",
-        "whatif",
-        "branch",
-        "plan",
-        "verify",
-        "export",
-        "snapshots",
-        "plugins",
-        "rules",
-        "profile",
-    )
+    Built-in commands load lazily (:mod:`twin.cli._registry`): a command's
+    module is imported when the command is looked up, and ``twin --help``
+    lists them without importing any.
+    """
+
+    ORDER = tuple(BUILTIN_COMMANDS)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Built-in commands in workflow order, then plugin commands alphabetically."""
-        names = list(self.commands)
-        known = [n for n in self.ORDER if n in names]
-        return known + sorted(n for n in names if n not in self.ORDER)
+        return [*self.ORDER, *sorted(n for n in self.commands if n not in BUILTIN_COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command called ``cmd_name``, importing a built-in's module on first use."""
+        command = self.commands.get(cmd_name)
+        if command is None and cmd_name in BUILTIN_COMMANDS:
+            module = importlib.import_module(BUILTIN_COMMANDS[cmd_name][0])
+            for defined in module.COMMANDS:
+                # A plugin's command of the same name, added this run, stays in place.
+                self.commands.setdefault(defined.name, defined)
+            command = self.commands.get(cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands section of ``twin --help``; built-ins not loaded yet stay unloaded."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            if name not in self.commands and name in BUILTIN_COMMANDS:
+                listed = click.Command(name, help=BUILTIN_COMMANDS[name][1])  # not loaded yet
+                rows.append((name, listed.get_short_help_str(limit)))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     _own_commands: dict[str, click.Command] | None = None
 
@@ -95,6 +96,7 @@ class TwinGroup(click.Group):
 
         def run() -> Any:
             settings = given if isinstance(given, Settings) else _global_options(argv)
+            self._forget_plugin_commands()
             if _command_of(argv) not in INTEGRITY_COMMANDS:
                 self._add_plugin_commands(settings)
             return invoke(obj=settings)
@@ -103,12 +105,15 @@ class TwinGroup(click.Group):
             return run()
         sys.exit(exit_code_of(run))
 
-    def _add_plugin_commands(self, settings: Settings) -> None:
-        """This run's plugin commands over the built-in ones (none kept from an earlier run)."""
+    def _forget_plugin_commands(self) -> None:
+        """Drop the commands an earlier run's plugins added (a run in the same process)."""
         if self._own_commands is None:
             self._own_commands = dict(self.commands)
         else:
             self.commands = dict(self._own_commands)
+
+    def _add_plugin_commands(self, settings: Settings) -> None:
+        """This run's plugin commands, over the built-in ones."""
         try:
             settings.manager.add_commands(self)
         except PluginError as exc:
@@ -158,21 +163,6 @@ def cli(ctx: click.Context, plugins_dir: Path | None, disabled: tuple[str, ...])
     ):
         given = loaded
     ctx.obj = given
-
-
-for module in (
-    demo,
-    tui_cmd,
-    journal_cmds,
-    replay_cmds,
-    bisect_cmd,
-    report_cmd,
-    whatif_cmd,
-    plan_cmds,
-    plugin_cmds,
-):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 INTEGRITY_COMMANDS = frozenset({"verify", "export", "snapshots"})

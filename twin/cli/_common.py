@@ -6,21 +6,24 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 import orjson
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from journal import Journal
 from twin.errors import CheckFailed, TwinInputError
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
-from twin.sources import Source, open_source
 from twin.textsafe import safe_json, safe_text
+
+if TYPE_CHECKING:
+    # Loaded inside the functions that use them: `twin --help` imports this module,
+    # and needs neither Rich nor the journal (nor sqlite-utils and networkx behind it).
+    from rich.console import Console
+
+    from journal import Journal
+    from twin.sources import Source
 
 FORMAT_TABLE_JSONL = click.Choice(["table", "jsonl"])
 FORMAT_TABLE_JSON = click.Choice(["table", "json"])
@@ -67,6 +70,8 @@ def out() -> Console:
     :func:`say`, as ``rich.text.Text(safe_text(...))``, or inside markup as
     :func:`shown`.
     """
+    from rich.console import Console
+
     if sys.stdout.isatty():
         return Console(highlight=False, soft_wrap=True, emoji=False)
     return Console(highlight=False, soft_wrap=True, emoji=False, width=PIPED_WIDTH)
@@ -74,11 +79,15 @@ def out() -> Console:
 
 def err() -> Console:
     """Console for messages on stderr (the same rules as :func:`out`)."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def shown(value: object) -> str:
     """Text from data, safe to put inside a Rich markup string (terminal-safe and escaped)."""
+    from rich.markup import escape
+
     return escape(safe_text(value))
 
 
@@ -119,6 +128,14 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
     if not sys.stderr.isatty():
         yield lambda _done: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -155,6 +172,7 @@ def open_for_reading(path: str, branch: str | None = None, *, verify: bool = Fal
         CheckFailed: ``verify`` and the chain is broken (exit 1).
     """
     from twin.cli.import_options import options_in_effect, print_report
+    from twin.sources import open_source
 
     manager = settings().manager
     label = f"loading {Path(path).name}"
@@ -189,6 +207,8 @@ def open_journal(path: Path, *, plugin_events: bool = True, wait: float | None =
             that never decode events (verify, snapshots) pass False.
         wait: seconds a write waits for another writer's lock (``--wait``).
     """
+    from journal import Journal
+
     registry = settings().manager.event_registry() if plugin_events else None
     journal = Journal.open(path, registry=registry, wait=wait)
     print_warnings(journal)
