@@ -82,6 +82,45 @@ def test_the_summary_names_the_first_error_and_how_bisection_found_it(html_repor
     assert "Worst moment" in summary
 
 
+def test_the_summary_says_the_first_error_is_the_upgrade_and_names_the_first_that_is_not(
+    html_report: str,
+) -> None:
+    summary = html_report.split('id="summary"', 1)[1].split('id="moments"', 1)[0]
+    # examples/README.md: the MVC upgrade of site 2 mixes the versions from #80; the VS
+    # capacity test brings 1_05 over its VS memory limit at #127 (01:29:30): no upgrade's.
+    assert "versions.mixed on group:1 at #80 (01:11:00), the upgrade in progress" in summary
+    assert "the upgrade&#x27;s own mixed versions" in summary
+    assert "First error no upgrade explains" in summary
+    assert "memory.vs-over-limit on member:1_05 at #127 (01:29:30)" in summary
+    assert "Raised by #127: Virtual System vs-14 created on 1_05" in summary
+    assert "versions.mixed (#80, 01:11:00, the upgrade&#x27;s) → memory.vs-over-limit" in summary
+
+
+def test_mixed_versions_no_upgrade_explains_are_not_called_the_upgrade(tmp_path: Path) -> None:
+    # A member that joins on another version: versions.mixed with versions.mixed-outside-window.
+    lines = [
+        {"ts": "2026-04-12T01:00:00Z", "type": "site_added", "site": 1},
+        {"type": "group_created", "group": 1},
+        {"type": "member_added", "member": "1_01", "group": 1, "site": 1, "version": "R81.20"},
+        {"type": "member_added", "member": "1_02", "group": 1, "site": 1, "version": "R81.20"},
+        {
+            "ts": "2026-04-12T01:05:00Z",
+            "type": "member_added",
+            "member": "1_03",
+            "group": 1,
+            "site": 1,
+            "version": "R82",
+        },
+    ]
+    source = tmp_path / "joined.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "joined.md"
+    assert run_twin("report", source, "-o", out).code == 0
+    text = out.read_text(encoding="utf-8").replace("\\#", "#")
+    assert "versions.mixed on group:1 at #5" in text
+    assert "upgrade in progress" not in text and "no upgrade explains" not in text
+
+
 def test_the_key_moments_hold_the_fault_the_failover_and_the_pager(html_report: str) -> None:
     moments = html_report.split('id="moments"', 1)[1].split('id="plots"', 1)[0]
     assert "member 1_03 failed: pnote:Interface Active Check" in moments

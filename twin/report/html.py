@@ -41,6 +41,7 @@ th { text-align: left; background: var(--soft); color: var(--muted); font-weight
 td { border-bottom: 1px solid var(--line); padding: 5px 8px; vertical-align: top; }
 td.n, th.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.t { white-space: nowrap; font-variant-numeric: tabular-nums; color: var(--muted); }
+td.src { overflow-wrap: anywhere; min-width: 18em; }  /* long URLs wrap, not widen the page */
 code, .id { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
             font-size: 12.5px; }
 .id { white-space: nowrap; }
@@ -80,7 +81,8 @@ def _td(text: object, cls: str = "") -> str:
 def _summary(report: Report) -> str:
     cells = []
     for fact in sections.summary(report):
-        cls = ' class="first"' if fact.label == "What went wrong first" else ""
+        first = fact.label in ("What went wrong first", "First error no upgrade explains")
+        cls = ' class="first"' if first and not fact.text.startswith("none") else ""
         detail = f'<div class="detail">{_e(fact.detail)}</div>' if fact.detail else ""
         cells.append(
             f'<div class="k">{_e(fact.label)}</div><div><span{cls}>{_e(fact.text)}</span>'
@@ -208,8 +210,10 @@ def _parameters(report: Report) -> str:
             + _td(p.value, "n")
             + _td(p.band, "n")
             + f'<td><span class="badge prov-{_e(p.provenance)}">{_e(p.provenance)}</span></td>'
-            + _td(p.source)
-            + f'<td><span class="id">{_e(", ".join(p.used_by))}</span></td>'
+            + _td(p.source, "src")
+            + "<td>"
+            + ", ".join(f'<span class="id">{_e(name)}</span>' for name in p.used_by)
+            + "</td>"
             + "</tr>"
         )
     head = [

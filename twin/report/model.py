@@ -21,7 +21,7 @@ from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.replay import Replay
 from twin.sources import Source
-from twin.timeline import FindingSpan, Timeline, collect, count_topology
+from twin.timeline import FindingSpan, Timeline, collect, count_topology, describe
 from twin.units import format_band, format_value
 
 Progress = Callable[[str, int, int | None], Any]
@@ -79,6 +79,9 @@ class Report:
         timeline: the window replayed.
         first_error: the first error finding of the window, if any.
         first_error_bisect: how bisection found the event that raised it.
+        first_unexplained: when an upgrade in progress explains ``first_error`` (see
+            :func:`upgrade_explains`), the first error finding that none explains.
+        first_unexplained_event: the event that raised it, for people.
         comparison: the ``--compare`` branch, if any.
         parameters: the parameters the findings depend on.
         units: metric → unit, for formatting.
@@ -99,6 +102,53 @@ class Report:
     thresholds: dict[str, float]
     command: str
     version: str = __version__
+    first_unexplained: FindingSpan | None = None
+    first_unexplained_event: str = ""
+
+
+MIXED = "versions.mixed"
+MIXED_OUTSIDE = "versions.mixed-outside-window"
+
+
+def _overlap(a: FindingSpan, b: FindingSpan, stop: int) -> bool:
+    """True if the two spans were active after a common event (``stop``: the window's end)."""
+    a_end = stop + 1 if a.cleared_seq is None else a.cleared_seq
+    b_end = stop + 1 if b.cleared_seq is None else b.cleared_seq
+    return max(a.raised_seq, b.raised_seq) < min(a_end, b_end)
+
+
+def upgrade_explains(span: FindingSpan, timeline: Timeline) -> bool:
+    """True if an upgrade in progress explains this error: it is the upgrade's own.
+
+    ``versions.mixed`` while ``versions.mixed-outside-window`` never joined it on the
+    same group: the versions are mixed only because members were upgraded from the
+    version the others still run (``plugins/versions.py``), which a Multi-Version
+    Cluster upgrade does on purpose until it is finished or rolled back.
+    """
+    if span.rule != MIXED:
+        return False
+    return not any(
+        other.rule == MIXED_OUTSIDE
+        and other.subject == span.subject
+        and _overlap(span, other, timeline.stop)
+        for other in timeline.spans
+    )
+
+
+def _first_unexplained(
+    src: Source, timeline: Timeline, first: FindingSpan | None
+) -> tuple[FindingSpan | None, str]:
+    """When the first error is an upgrade's own, the first error that is not (and its event)."""
+    if first is None or not upgrade_explains(first, timeline):
+        return None, ""
+    for span in timeline.spans:
+        if (
+            span.severity == "error"
+            and span.raised_seq >= timeline.start
+            and not upgrade_explains(span, timeline)
+        ):
+            return span, describe(src.journal.get(span.raised_seq, branch=src.branch))
+    return None, ""
 
 
 def _no_progress(_what: str, _done: int, _total: int | None) -> None:
@@ -269,6 +319,7 @@ def build_report(
     start, stop = _window(replay, start, stop)
     timeline = _timeline(src, replay, start, stop, src.branch, "replaying", progress)
     span, found = _first_error(replay, timeline)
+    unexplained, unexplained_event = _first_unexplained(src, timeline, span)
     comparison = None
     if compare is not None:
         comparison = _compare(src, manager, profile, timeline, compare, start, progress)
@@ -291,6 +342,8 @@ def build_report(
         timeline=timeline,
         first_error=span,
         first_error_bisect=found,
+        first_unexplained=unexplained,
+        first_unexplained_event=unexplained_event,
         comparison=comparison,
         parameters=_parameters(manager, profile, finding_ids),
         units=units,

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from twin.report.model import Report
+from twin.report.model import Report, upgrade_explains
 from twin.textsafe import safe_text
 from twin.timeline import (
     FindingSpan,
@@ -77,16 +77,46 @@ def summary(report: Report) -> list[Fact]:
                 f" Raised by #{env.seq} ({clock(env.occurred_at)}): {describe(env)}. "
                 f"Found by bisection in {len(found.probes)} probes ({probes})."
             )
+        own = ""
+        if upgrade_explains(first, t):
+            own = (
+                " This is the upgrade's own mixed versions: members were upgraded from the "
+                "version the others still run (versions.mixed-outside-window never joined "
+                "it), as a Multi-Version Cluster upgrade does until it is finished or "
+                "rolled back."
+            )
         facts.append(
             Fact(
                 "What went wrong first",
                 safe_text(
                     f"{first.rule} on {first.subject} at #{first.raised_seq} "
-                    f"({clock(first.raised_at)})"
+                    f"({clock(first.raised_at)})" + (", the upgrade in progress" if own else "")
                 ),
-                safe_text(f"{first.message}.{how}"),
+                safe_text(f"{first.message}.{own}{how}"),
             )
         )
+        later = report.first_unexplained
+        if later is not None:
+            facts.append(
+                Fact(
+                    "First error no upgrade explains",
+                    safe_text(
+                        f"{later.rule} on {later.subject} at #{later.raised_seq} "
+                        f"({clock(later.raised_at)})"
+                    ),
+                    safe_text(
+                        f"{later.message}. Raised by #{later.raised_seq}: "
+                        f"{report.first_unexplained_event}."
+                    ),
+                )
+            )
+        elif own:
+            facts.append(
+                Fact(
+                    "First error no upgrade explains",
+                    "none: every error finding of this window is the upgrade's own",
+                )
+            )
     if t.worst is not None and t.worst[2] > 0:
         seq, at, errors = t.worst
         facts.append(
@@ -100,7 +130,8 @@ def summary(report: Report) -> list[Fact]:
     for span in t.spans:
         if span.severity == "error" and span.rule not in seen and span.raised_seq >= t.start:
             seen.add(span.rule)
-            order.append(f"{span.rule} (#{span.raised_seq}, {clock(span.raised_at)})")
+            mark = ", the upgrade's" if upgrade_explains(span, t) else ""
+            order.append(f"{span.rule} (#{span.raised_seq}, {clock(span.raised_at)}{mark})")
     if order:
         facts.append(Fact("Errors, in the order raised", safe_text(" → ".join(order))))
     hot = t.series.get("load.cpu_pct@hottest")
