@@ -80,7 +80,7 @@ def summary(report: Report) -> list[Fact]:
         own = ""
         if upgrade_explains(first, t):
             own = (
-                " This is the upgrade's own mixed versions: members were upgraded from the "
+                " These are the upgrade's own mixed versions: members were upgraded from the "
                 "version the others still run (versions.mixed-outside-window never joined "
                 "it), as a Multi-Version Cluster upgrade does until it is finished or "
                 "rolled back."
