@@ -91,11 +91,52 @@ def insert(conn: sqlite3.Connection, rows: Iterable[SnapshotRow]) -> None:
     conn.executemany(_INSERT, rows)
 
 
+KEYS_KEPT = 3
+"""Keys of each kind (``state``, ``engine``, ``history``...) whose snapshots a journal keeps.
+
+A key is one code version with one profile and set of plugins: each profile a user
+replays with adds a full set of snapshots. Writing snapshots for a key evicts the
+keys of its kind written least recently beyond this many, so the cache stays
+bounded whatever the number of profiles tried.
+"""
+
+
+def kind_of(key: str) -> str:
+    """A snapshot key's kind: the text before its first ``:`` (``engine``, ``state``...)."""
+    return key.partition(":")[0]
+
+
+def evict(conn: sqlite3.Connection, written: Iterable[str], keep: int = KEYS_KEPT) -> int:
+    """Drop the snapshots of the keys of each kind beyond the ``keep`` written last; no transaction.
+
+    The keys just ``written`` are always kept, whatever the other rows claim about
+    when they were written (the table is a stranger's too).
+
+    Returns:
+        How many rows were deleted.
+    """
+    fresh = set(written)
+    newest: dict[str, list[tuple[str, str]]] = {}
+    for key, created in conn.execute("SELECT key, MAX(created_at) FROM snapshots GROUP BY key"):
+        if key in fresh:
+            continue
+        newest.setdefault(kind_of(str(key)), []).append((str(created), str(key)))
+    stale: list[str] = []
+    for kind, keys in newest.items():
+        room = max(0, keep - sum(1 for k in fresh if kind_of(k) == kind))
+        stale += [key for _created, key in sorted(keys, reverse=True)[room:]]
+    deleted = 0
+    for key in stale:
+        deleted += conn.execute("DELETE FROM snapshots WHERE key = ?", (key,)).rowcount
+    return deleted
+
+
 def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
     """Write snapshot rows in a short transaction of their own, if the journal lets us.
 
     A reader must not fail because it cannot write a cache: a busy or read-only
-    journal just means the snapshots are not saved this time.
+    journal just means the snapshots are not saved this time. Keys of the same
+    kind written least recently beyond :data:`KEYS_KEPT` are evicted.
 
     Returns:
         True if they were written.
@@ -107,6 +148,7 @@ def try_insert(conn: sqlite3.Connection, rows: Sequence[SnapshotRow]) -> bool:
     try:
         conn.execute("BEGIN IMMEDIATE")
         insert(conn, rows)
+        evict(conn, {r[0] for r in rows})
         conn.execute("COMMIT")
         return True
     except sqlite3.Error:

@@ -232,3 +232,52 @@ def test_a_wal_left_beside_a_journal_on_read_only_media_is_warned_about(
     assert ran.code == 0, ran.err
     assert "j.db-wal" in ran.err and "cannot be read from there" in ran.err
     assert "twin export" in ran.err
+
+
+# -- item 13: a reader that stops reading, and an output that cannot be written ------------------
+
+INCIDENT = Path(__file__).resolve().parents[1] / "examples" / "incident-0412.jsonl"
+
+
+@pytest.mark.parametrize(
+    "args", [["log", INCIDENT], ["run", INCIDENT, "--format", "jsonl"], ["run", INCIDENT]]
+)
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_exit_0(
+    args: list[object],
+) -> None:
+    import subprocess
+    import sys
+
+    twin = subprocess.Popen(
+        [sys.executable, "-m", "twin", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert twin.stdout is not None and twin.stderr is not None
+    first = twin.stdout.readline()  # like `| head -1`
+    twin.stdout.close()
+    err = twin.stderr.read()
+    twin.stderr.close()
+    assert twin.wait(timeout=120) == 0
+    assert first and err == b""
+
+
+def test_an_output_that_cannot_be_written_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "twin", "log", str(INCIDENT)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == (
+        "twin: error: cannot write the output: No space left on device"
+    )

@@ -7,9 +7,11 @@ error in strict mode.
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import io
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +27,10 @@ from twin.cli._registry import BUILTIN_COMMANDS
 from twin.engine import PluginError
 from twin.errors import CheckFailed, ConflictError, JournalLockedError, TwinInputError
 from twin.textsafe import safe_text
+
+
+class ReaderGone(Exception):
+    """Whoever read our output closed the pipe (``twin log | head``): stop, exit 0."""
 
 
 class TwinGroup(click.Group):
@@ -104,6 +110,19 @@ class TwinGroup(click.Group):
         if not standalone_mode:
             return run()
         sys.exit(exit_code_of(run))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a reader that stops reading (``twin log | head``) is no error.
+
+        click would turn the broken pipe into exit code 1: it is passed on as
+        :class:`ReaderGone` instead, which :func:`exit_code_of` turns into 0.
+        """
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise ReaderGone from None
 
     def _forget_plugin_commands(self) -> None:
         """Drop the commands an earlier run's plugins added (a run in the same process)."""
@@ -253,12 +272,29 @@ def exit_code_of(run: Callable[[], object]) -> int:
     except PluginError as exc:
         click.echo(f"twin: plugin error: {safe_text(exc)}", err=True)
         return 3
-    except BrokenPipeError:
-        sys.stderr.close()
+    except (BrokenPipeError, ReaderGone):
+        # The reader stopped reading (`twin log | head`): not an error. Point stdout at
+        # /dev/null so that Python's final flush does not fail on the closed pipe.
+        _quiet_stdout()
         return 0
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        _quiet_stdout()
+        click.echo(f"twin: error: cannot write the output: {exc.strerror}", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("twin: interrupted", err=True)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """Send whatever is still buffered for stdout to /dev/null (it cannot be written)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -60,6 +60,20 @@ PIPED_WIDTH = 10_000
 """Console width when stdout is not a terminal: wide enough that no table cell is cut short."""
 
 
+def _reader_gone() -> None:
+    raise BrokenPipeError
+
+
+def _console(**options: Any) -> Console:
+    """Rich's console, except that a reader who stops reading (``twin log | head``) is not
+    an error: Rich would exit 1; the broken pipe is passed on, and the command exits 0."""
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True, emoji=False, **options)
+    console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
+    return console
+
+
 def out() -> Console:
     """Console for human output on stdout.
 
@@ -70,18 +84,14 @@ def out() -> Console:
     :func:`say`, as ``rich.text.Text(safe_text(...))``, or inside markup as
     :func:`shown`.
     """
-    from rich.console import Console
-
     if sys.stdout.isatty():
-        return Console(highlight=False, soft_wrap=True, emoji=False)
-    return Console(highlight=False, soft_wrap=True, emoji=False, width=PIPED_WIDTH)
+        return _console()
+    return _console(width=PIPED_WIDTH)
 
 
 def err() -> Console:
     """Console for messages on stderr (the same rules as :func:`out`)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    return _console(stderr=True)
 
 
 def shown(value: object) -> str:

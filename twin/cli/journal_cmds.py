@@ -8,6 +8,7 @@ import attrs
 import click
 
 from journal import Journal
+from journal.snapshots import KEYS_KEPT
 from twin.cli._common import (
     FORMAT_TABLE_JSONL,
     branch_option,
@@ -376,17 +377,27 @@ def snapshots_cmd(journal_path: Path, drop: bool, wait: float | None) -> None:
     Replaying commands (run, state, diff, tui) store snapshots of the twin
     in the journal so that seeking is fast. They are a cache, keyed by the
     code version, the profile and the installed rules, and never change the
-    events. Drop them to reclaim space or to rule them out.
+    events. The cache is bounded: of each kind of key (state, engine,
+    history), only the ones written most recently are kept; writing
+    snapshots for another profile evicts the oldest. Drop them to reclaim
+    space or to rule them out.
     """
     with open_journal(journal_path, plugin_events=False, wait=wait) as journal:
         if drop:
-            out().print(f"dropped {journal.drop_snapshots()} snapshots")
+            say(f"dropped {journal.drop_snapshots()} snapshots")
             return
         summary = journal.snapshot_summary()
     if not summary:
-        out().print("no snapshots")
+        say("no snapshots")
     for key, count, size in summary:
         say(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB")
+    if summary:
+        total = sum(size for _key, _count, size in summary)
+        say(
+            f"total {total / 1e6:,.1f} MB; kept: the {KEYS_KEPT} keys of each kind written "
+            "most recently (older ones are evicted when snapshots are written); "
+            "`--drop` empties the cache"
+        )
 
 
 @click.command("export")
