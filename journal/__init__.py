@@ -3,7 +3,7 @@
 One SQLite file (WAL) holds the events of a twin, the what-if branches forked
 from it and a disposable cache of snapshots. :class:`Journal` is the whole
 public surface; the modules behind it each do one job (schema, hashing, ids,
-reading, appending, branches, snapshots, importing).
+reading, appending, branches, snapshots, verifying, exporting).
 """
 
 from __future__ import annotations

@@ -1,43 +1,74 @@
 """The journal's schema migrations (sqlite-utils), in the order they run.
 
-Imported by :mod:`journal.schema` when a journal is opened, so that sqlite-utils
-is not loaded by commands that never open one (``twin --help``). A new
-migration is a new decorated function at the end; never edit one that shipped.
+sqlite-utils itself loads when the first journal is opened, not when this module
+is imported, so commands that never open one (``twin --help``) do not pay for it.
+A new migration is a new function added at the end of :data:`STEPS`; never edit
+one that shipped (journals out there were made by it).
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from journal.format import FORMAT, FORMAT_VERSION, utc_now
 
-from journal.schema import COLUMN_DDL, FORMAT, FORMAT_VERSION, utc_now
-
-MIGRATIONS = Migrations("maestro_twin.journal")
-
-
-def _database(conn: sqlite3.Connection) -> Database:
-    return Database(conn, execute_plugins=False, recursive_triggers=False)
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 
 def pending(conn: sqlite3.Connection) -> bool:
     """True if ``conn``'s journal lacks a migration this code has."""
-    return bool(MIGRATIONS.pending(_database(conn)))
+    return bool(_migrations().pending(_database(conn)))
 
 
 def apply(conn: sqlite3.Connection) -> None:
     """Run the pending migrations (the caller holds the write transaction)."""
-    MIGRATIONS.apply(_database(conn))
+    _migrations().apply(_database(conn))
 
 
-@MIGRATIONS(name="0001_initial")
+def _database(conn: sqlite3.Connection) -> Database:
+    from sqlite_utils import Database
+
+    return Database(conn, execute_plugins=False, recursive_triggers=False)
+
+
+@functools.cache
+def _migrations() -> Migrations:
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations("maestro_twin.journal")
+    for name, step in STEPS:
+        migrations(name=name)(step)
+    return migrations
+
+
+# The envelope columns as 0001 created them (frozen: queries name their columns, in
+# twin.envelope.ENVELOPE_FIELDS order; a new column is a new migration).
+_EVENT_COLUMNS_0001 = """
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    schema INTEGER NOT NULL,
+    occurred_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    actor TEXT,
+    reason TEXT,
+    correlation_id TEXT,
+    causation_id TEXT,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL"""
+
+
 def _initial(db: Database) -> None:
     db.executescript(
         f"""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE events (
-            seq INTEGER PRIMARY KEY,{COLUMN_DDL},
+            seq INTEGER PRIMARY KEY,{_EVENT_COLUMNS_0001},
             UNIQUE (event_id)
         );
         CREATE TRIGGER events_no_update BEFORE UPDATE ON events
@@ -58,7 +89,7 @@ def _initial(db: Database) -> None:
 
         CREATE TABLE branch_events (
             branch TEXT NOT NULL REFERENCES branches(name),
-            seq INTEGER NOT NULL,{COLUMN_DDL},
+            seq INTEGER NOT NULL,{_EVENT_COLUMNS_0001},
             PRIMARY KEY (branch, seq),
             UNIQUE (branch, event_id)
         ) WITHOUT ROWID;
@@ -85,3 +116,7 @@ def _initial(db: Database) -> None:
             {"key": "created_at", "value": utc_now()},
         ]
     )
+
+
+STEPS: tuple[tuple[str, Callable[[Database], None]], ...] = (("0001_initial", _initial),)
+"""Every migration, in the order it runs: (name recorded in ``_sqlite_migrations``, function)."""

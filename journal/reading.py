@@ -23,6 +23,8 @@ from twin.events import EventRegistry
 COLUMNS_SQL = ", ".join(EVENT_COLUMNS)
 """The SELECT list of a stored row, in :data:`~journal.schema.EVENT_COLUMNS` order."""
 
+_SEQ, _PREV_HASH, _HASH = (EVENT_COLUMNS.index(c) for c in ("seq", "prev_hash", "hash"))
+
 
 def decode_rows(
     rows: Sequence[tuple[Any, ...]], registry: EventRegistry, shown: str | None
@@ -118,7 +120,7 @@ class StreamCheck:
             return
         expected, last = self.expected, self.prev_hash
         for row in rows:
-            seq, prev, own = row[0], row[11], row[12]
+            seq, prev, own = row[_SEQ], row[_PREV_HASH], row[_HASH]
             if seq != expected:
                 self._found(f"seq {expected} is missing (seq {seq} follows seq {expected - 1})")
                 return

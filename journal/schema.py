@@ -1,8 +1,8 @@
 """The journal file: connection settings, the schema, and when to migrate it.
 
 The schema is created and evolved with sqlite-utils migrations
-(:mod:`journal.migrations`, loaded only when a journal is opened; the
-``_sqlite_migrations`` table records which have run). The ``meta`` table marks
+(:mod:`journal.migrations`, which loads sqlite-utils only when a journal is
+opened; the ``_sqlite_migrations`` table records which have run). The ``meta`` table marks
 a file as a twin journal. Events live in ``events`` (the main line) and
 ``branch_events`` (what-if branches); triggers refuse UPDATE and DELETE on
 both. Snapshots are derived data in their own table and may be dropped.
@@ -12,54 +12,32 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from datetime import UTC, datetime
 
+from journal import migrations
+from journal.format import FORMAT, FORMAT_VERSION, utc_now
+from twin.envelope import ENVELOPE_FIELDS
 from twin.errors import TwinInputError
 
-FORMAT = "maestro-twin-journal"
-"""The ``meta.format`` value of every twin journal."""
-
-FORMAT_VERSION = 1
-"""The newest journal format this code reads and writes."""
+__all__ = [  # FORMAT, FORMAT_VERSION and utc_now are read from here too
+    "BUSY_TIMEOUT_S",
+    "EVENT_COLUMNS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "connect",
+    "prepare",
+    "rollback",
+    "utc_now",
+]
 
 BUSY_TIMEOUT_S = 60.0
 """How long a writer waits for another writer's transaction before giving up."""
 
-EVENT_COLUMNS = (
-    "seq",
-    "event_id",
-    "type",
-    "schema",
-    "occurred_at",
-    "recorded_at",
-    "actor",
-    "reason",
-    "correlation_id",
-    "causation_id",
-    "data",
-    "prev_hash",
-    "hash",
-)
-"""The stored envelope columns, in the order every query selects them."""
+EVENT_COLUMNS = ENVELOPE_FIELDS
+"""The stored envelope columns, in the order every query selects and inserts them.
 
-COLUMN_DDL = """
-    event_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    schema INTEGER NOT NULL,
-    occurred_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    actor TEXT,
-    reason TEXT,
-    correlation_id TEXT,
-    causation_id TEXT,
-    data TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL"""
-
-
-def utc_now() -> str:
-    """The wall clock in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+The one definition of that order is :data:`twin.envelope.ENVELOPE_FIELDS`; the
+tables themselves are what the migrations created, and queries name their columns.
+"""
 
 
 def connect(path: str, *, wait: float | None = None, uri: bool = False) -> sqlite3.Connection:
@@ -124,8 +102,6 @@ def _check_meta(conn: sqlite3.Connection, shown: str) -> None:
 
 def _migrate(conn: sqlite3.Connection, *, create: bool, shown: str) -> None:
     """Create or evolve the schema in one ``BEGIN IMMEDIATE`` transaction."""
-    from journal import migrations  # sqlite-utils loads with the first journal, not at start-up
-
     conn.execute("BEGIN IMMEDIATE")
     try:
         tables = _tables(conn)  # again, now that no other writer can change them
@@ -170,8 +146,6 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
         _check_meta(conn, shown)
     elif not create:
         raise TwinInputError("not a twin journal (no meta table)", source=shown)
-    from journal import migrations
-
     if read_only:
         if migrations.pending(conn):
             raise TwinInputError(

@@ -22,7 +22,6 @@ from journal import (
     branches,
     exporting,
     failures,
-    importing,
     snapshots,
     verifying,
 )
@@ -32,7 +31,7 @@ from journal.results import AppendResult, BranchInfo, VerifyResult
 from journal.schema import BUSY_TIMEOUT_S, connect, prepare
 from twin.envelope import Envelope
 from twin.errors import TwinInputError
-from twin.event_files import Importer, NewEvent
+from twin.event_files import Importer, NewEvent, read_event_file
 from twin.events import EventRegistry, default_registry
 from twin.state import TwinState
 
@@ -513,20 +512,28 @@ class Journal:
     ) -> AppendResult:
         """Append an event file (``.jsonl``, ``.csv`` or a plugin's format), all or nothing.
 
+        The file is read, decoded and checked a batch at a time inside the write
+        transaction, so a file of any size is imported in bounded memory; every
+        event is checked against the state it lands on. Any bad line or event
+        refuses the whole file and nothing is written.
+
+        Args:
+            path: the event file.
+            branch: append to this branch instead of the main line.
+            expect_head: refuse unless the head is still this.
+            allow_unknown: keep events of unknown types (as opaque events) instead of refusing.
+            importers: plugins' readers, tried before the built-in ones.
+            progress: called with the number of events done every few thousand.
+
         Raises:
             TwinInputError: the first bad line as ``file:line: field: problem``
                 (unknown types suggest the closest known one unless ``allow_unknown``).
             ConflictError: the head moved on from ``expect_head``.
         """
-        return importing.import_file(
-            self,
-            path,
-            branch=branch,
-            expect_head=expect_head,
-            allow_unknown=allow_unknown,
-            importers=importers,
-            progress=progress,
+        events = read_event_file(
+            path, self.registry, importers=importers, allow_unknown=allow_unknown
         )
+        return self.append(events, branch=branch, expect_head=expect_head, progress=progress)
 
     def export(self, target: str | Path, *, keep_snapshots: bool = False) -> Path:
         """Write a checkpointed single-file copy of this journal (see :mod:`journal.exporting`).

@@ -22,6 +22,11 @@ ENVELOPE_FIELDS = (
     "prev_hash",
     "hash",
 )
+"""The stored envelope, field by field, in its one order: the journal's columns are
+selected and inserted in this order, and :class:`Envelope` holds them in it."""
+
+_STORED = len(ENVELOPE_FIELDS)
+_SEQ, _EVENT_ID, _HASH = (ENVELOPE_FIELDS.index(f) for f in ("seq", "event_id", "hash"))
 
 
 class Envelope(tuple):  # type: ignore[type-arg]
@@ -111,14 +116,14 @@ class Envelope(tuple):  # type: ignore[type-arg]
         # The event is decoded from ``data``: envelopes are equal when their rows are.
         if type(other) is not Envelope:
             return NotImplemented
-        return tuple.__eq__(self[:13], other[:13])
+        return tuple.__eq__(self[:_STORED], other[:_STORED])
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
-        return hash((self[0], self[1], self[12]))
+        return hash((self[_SEQ], self[_EVENT_ID], self[_HASH]))
 
     def __repr__(self) -> str:
         inner = ", ".join(
