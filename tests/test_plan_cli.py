@@ -492,3 +492,28 @@ def test_gateway_options_on_a_journal_base_are_refused(tmp_path: Path, incident_
     refused = run_twin("plan", "check", plan, "--create-members")
     assert refused.one_line_error, refused
     assert "this source is a journal" in refused.err
+
+
+def test_a_typo_in_a_step_type_suggests_the_type_and_no_option_that_does_not_exist(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "p.toml"
+    assert run_twin("plan", "new", plan, "--base", INCIDENT).code == 0
+    typo = run_twin("plan", "add", plan, "member_fialed", "member=1_03")
+    assert typo.one_line_error, typo
+    assert "did you mean 'member_failed'?" in typo.err
+    assert "--allow-unknown" not in typo.err  # twin plan add has no such option
+
+
+def test_a_plan_without_expectations_says_so(tmp_path: Path) -> None:
+    plan = tmp_path / "p.toml"
+    plan.write_text(
+        f'[plan]\nbase = "{INCIDENT.as_posix()}"\n\n[[step]]\ntype = "member_failed"\n'
+        'member = "1_03"\n',
+        encoding="utf-8",
+    )
+    checked = run_twin("plan", "check", plan)
+    assert checked.code == 0, checked.err
+    assert "profile seed, 1 step\n" in checked.out
+    assert "expectations: none" in checked.out
+    assert "✔ PLAN APPLIES: every step fits; no expectation to check" in checked.out

@@ -167,3 +167,10 @@ def test_whatif_reads_gateway_output_with_the_gateway_options() -> None:
         (f["rule"], f["subject"]) for f in data["avoided"]
     }
     assert "detected format: clusterxl-syslog" in result.err
+
+
+def test_a_typo_in_the_action_type_is_one_line_that_suggests_the_type() -> None:
+    typo = run_twin("whatif", INCIDENT, "--at", "205", "member_fialed", "member=1_03")
+    assert typo.one_line_error, typo
+    assert "type: unknown event type 'member_fialed'; did you mean 'member_failed'?" in typo.err
+    assert "--allow-unknown" not in typo.err and "line 1" not in typo.err

@@ -45,7 +45,14 @@ from twin.engine import Engine
 from twin.envelope import Envelope
 from twin.errors import TwinInputError
 from twin.event_files import NewEvent, Record, normalise_time, to_new_event
-from twin.events import CORE_EVENTS, Event, LoadChanged, MetricObserved, OpaqueEvent
+from twin.events import (
+    CORE_EVENTS,
+    Event,
+    EventRegistry,
+    LoadChanged,
+    MetricObserved,
+    OpaqueEvent,
+)
 from twin.frames import Frame, MetricStore
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
@@ -373,8 +380,7 @@ class WhatIf:
         Raises:
             TwinInputError: an unknown type (with the closest known one) or a bad field.
         """
-        registry = self._replay.manager.event_registry()
-        return to_new_event(Record(1, {"type": event_type, **fields}, text=text), registry)
+        return decode_event(self._replay.manager.event_registry(), event_type, fields, text=text)
 
     def _as_demand(self, event: Event) -> Event:
         """A group load without ``serving`` is taken as measured at the base point."""
@@ -515,6 +521,29 @@ def _foldable(journal: Journal, replay: Replay, branch: str | None, target: int)
     if not all(r.plugin in infos and infos[r.plugin].builtin for r in manager.rules()):
         return False
     return journal.event_types(target, branch=branch) <= FOLDABLE_TYPES
+
+
+def decode_event(
+    registry: EventRegistry, event_type: str, fields: Mapping[str, Any], *, text: bool = False
+) -> NewEvent:
+    """An event given as a type and fields (a plan step, a what-if action), validated.
+
+    Unlike an event file's line, it has no line to name, and an unknown type cannot be
+    kept anyway: the error names the closest known type.
+
+    Raises:
+        TwinInputError: an unknown type or a bad field.
+    """
+    if event_type not in registry:
+        hint = registry.suggest(event_type)
+        tail = f"; did you mean {hint!r}?" if hint else "; see docs/events.md for the catalog"
+        raise TwinInputError(
+            f"unknown event type {event_type!r}{tail}", field="type", value=event_type
+        )
+    try:
+        return to_new_event(Record(1, {"type": event_type, **fields}, text=text), registry)
+    except TwinInputError as exc:
+        raise type(exc)(exc.problem, field=exc.field, value=exc.value) from None
 
 
 def _type_of(event: Event) -> str:

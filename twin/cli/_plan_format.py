@@ -162,6 +162,12 @@ def _findings_cell(step: StepResult) -> Text:
 
 def expectation_list(result: PlanResult, units: Mapping[str, str]) -> Text:
     """``E1 convergence.failover_s < 1.0 s (band), every step`` — one line per expectation."""
+    if not result.plan.expectations:
+        return Text(
+            "expectations: none ([[expect]] tables say what must hold; without them the "
+            "plan cannot fail)",
+            style="bold",
+        )
     lines = [Text("expectations:", style="bold")]
     for e in result.plan.expectations:
         when = e.when
@@ -229,7 +235,7 @@ def header_lines(result: PlanResult) -> Text:
     text.append(
         safe_text(
             f"base {base} at #{result.at} ({result.base.occurred_at}), "
-            f"profile {result.profile}, {len(result.steps)} steps"
+            f"profile {result.profile}, {_count(len(result.steps), 'step')}"
         ),
         style="dim",
     )
@@ -238,7 +244,7 @@ def header_lines(result: PlanResult) -> Text:
 
 def check_table(result: PlanResult, units: Mapping[str, str]) -> Table:
     """One row per step (and the base): the watched metrics, findings, verdicts."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, show_edge=False)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("step", min_width=12, max_width=24)
     for pair in result.watched:
@@ -306,15 +312,18 @@ def summary(result: PlanResult, units: Mapping[str, str]) -> Group:
             parts.append(Text(safe_text(line), style="red"))
         parts.append(
             Text(
-                f"✖ PLAN FAILS: {len(broken)} of {expectations} expectations broken "
-                f"({len(failed)} of {result.checks} checks)",
+                f"✖ PLAN FAILS: {len(broken)} of {_count(expectations, 'expectation')} "
+                f"broken ({len(failed)} of {_count(result.checks, 'check')})",
                 style="bold red",
             )
         )
+    elif not expectations:
+        parts.append(Text("✔ PLAN APPLIES: every step fits; no expectation to check"))
     else:
         parts.append(
             Text(
-                f"✔ PLAN HOLDS: {expectations} expectations, {result.checks} checks, all hold",
+                f"✔ PLAN HOLDS: {_count(expectations, 'expectation')}, "
+                f"{_count(result.checks, 'check')}, all hold",
                 style="bold green",
             )
         )
@@ -330,6 +339,11 @@ def summary(result: PlanResult, units: Mapping[str, str]) -> Group:
             )
         )
     return Group(*parts)
+
+
+def _count(n: int, word: str) -> str:
+    """``1 check``, ``2 checks``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def step_ranges(numbers: list[int]) -> str:
@@ -351,7 +365,9 @@ def print_check(console: Console, result: PlanResult, units: Mapping[str, str]) 
     """The whole ``twin plan check`` table output."""
     console.print(header_lines(result))
     console.print(expectation_list(result, units))
+    console.print()
     console.print(check_table(result, units))
+    console.print()
     console.print(summary(result, units))
 
 

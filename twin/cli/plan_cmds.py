@@ -17,7 +17,7 @@ from twin.cli._plan_format import print_check, print_compare
 from twin.cli.import_options import gateway_options, options_in_effect, print_report
 from twin.engine import CRASHED, UNKNOWN_TYPE
 from twin.errors import CheckFailed, TwinInputError
-from twin.event_files import Record, to_new_event
+from twin.fork import decode_event
 from twin.plan import Plan, parse_plan, read_plan
 from twin.plan.check import PlanResult, check_plan, open_base, step_error
 from twin.plan.compare import compare, expected_pairs, refuse_different_bases
@@ -104,7 +104,6 @@ def plan_group() -> None:
 
 @plan_group.command("check")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
-@gateway_options()
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @click.option(
     "--profile",
@@ -118,6 +117,7 @@ def plan_group() -> None:
     help="Also record the steps as a new branch of the base journal (for `twin diff "
     "--branch`, `twin tui`). Without it nothing is written anywhere.",
 )
+@gateway_options()
 def check_cmd(plan_path: Path, fmt: str, profile: str | None, keep: str | None) -> None:
     """Apply each step of PLAN on its base and check every expectation.
 
@@ -130,6 +130,10 @@ def check_cmd(plan_path: Path, fmt: str, profile: str | None, keep: str | None) 
     A step that cannot apply (a member that does not exist, an upgrade that
     never started, admin UP on a faulted member, emptying the ACTIVE site...)
     makes the plan invalid: exit 2, naming the step and its line.
+
+    A base that is gateway output (a syslog excerpt...) is read with
+    --input-format, --map, --create-members, --year, --tz and --strict, as
+    every command reads a SOURCE.
     """
     manager = settings().manager
     plan = _read(plan_path, manager)
@@ -145,10 +149,10 @@ def check_cmd(plan_path: Path, fmt: str, profile: str | None, keep: str | None) 
 @plan_group.command("compare")
 @click.argument("plan_a", metavar="PLAN_A", type=click.Path(path_type=Path))
 @click.argument("plan_b", metavar="PLAN_B", type=click.Path(path_type=Path))
-@gateway_options()
 @click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True)
 @click.option("--profile", "profile", metavar="P", help="Parameter profile for both plans.")
 @click.option("--force", is_flag=True, help="Compare plans whose bases differ.")
+@gateway_options()
 def compare_cmd(plan_a: Path, plan_b: Path, fmt: str, profile: str | None, force: bool) -> None:
     """Two plans on the same base, side by side.
 
@@ -214,7 +218,6 @@ def new_cmd(
 @click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
 @click.argument("event_type", metavar="TYPE")
 @click.argument("fields", metavar="KEY=VALUE...", nargs=-1)
-@gateway_options()
 @click.option("--label", help='A name for the step (and for `after = "label"`).')
 @click.option("--duration", help='How long it takes, e.g. "20m" (default: 1m).')
 @click.option("--reason", help="Why.")
@@ -224,6 +227,7 @@ def new_cmd(
     is_flag=True,
     help="Only check the fields; do not load the base to check that the step fits.",
 )
+@gateway_options()
 def add_cmd(
     plan_path: Path,
     event_type: str,
@@ -262,10 +266,7 @@ def add_cmd(
             raise TwinInputError(
                 'give a time such as "20m", "90s" or "1h30m"', field="--duration", value=duration
             ) from None
-    try:
-        new = to_new_event(Record(1, {"type": event_type, **given}, text=True), registry)
-    except TwinInputError as exc:
-        raise TwinInputError(exc.problem, field=exc.field, value=exc.value) from None
+    new = decode_event(registry, event_type, given, text=True)
     data = {k: v for k, v in new.event.to_data().items() if k in given}
     try:
         text = plan_path.read_text(encoding="utf-8")
