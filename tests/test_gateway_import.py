@@ -373,6 +373,19 @@ def test_a_cul_start_on_a_gateway_without_load_data_is_no_model_drift(tmp_path: 
     assert row["predicted"]["value"] == 93.0 and row["error_then"] == 0.0
 
 
+def test_a_chosen_format_that_reads_no_line_is_refused_naming_the_one_it_looks_like(
+    tmp_path: Path,
+) -> None:
+    db = journal(tmp_path)
+    wrong = run_twin("import", db, SYSLOG, *MAPS, "--format", "cphaprob-state")
+    assert wrong.one_line_error, wrong
+    assert "no line reads as cphaprob-state output" in wrong.err
+    assert "its content looks like clusterxl-syslog (leave --format out" in wrong.err
+    assert head(db) == 6  # was: exit 0, "imported nothing new"
+    ran = run_twin("run", SYSLOG, "--input-format", "asg-stat", "--create-members")
+    assert ran.one_line_error and "no line reads as asg-stat output" in ran.err
+
+
 # -- gateway-counters ------------------------------------------------------------------------
 
 

@@ -203,6 +203,7 @@ def test_bad_requests_are_one_line_and_write_nothing(tmp_path: Path) -> None:
     assert wrong.one_line_error and "FILE.html or FILE.md" in wrong.err
     branchless = run_twin("report", INCIDENT, "-o", tmp_path / "r.html", "--compare", "nope")
     assert branchless.one_line_error and "--compare" in branchless.err
+    assert "has no branches; --compare needs a journal" in branchless.err  # an event file
     backwards = run_twin("report", INCIDENT, "-o", tmp_path / "r.md", "--from", "300", "--to", "9")
     assert backwards.one_line_error
     assert list(tmp_path.iterdir()) == []

@@ -26,6 +26,7 @@ from twin.text_import import (
     detect_format,
     import_text,
     is_text_importer,
+    refuse_nothing_read,
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -182,6 +183,14 @@ def open_source(
         chosen = find_importer(options.format, all_importers(manager))
         if is_text_importer(chosen):
             source = _load_text(path, chosen, options, manager, branch, progress)
+            if source.import_report is not None:
+                try:
+                    refuse_nothing_read(
+                        source.import_report, path, manager.importers(), "--input-format"
+                    )
+                except TwinInputError:
+                    source.close()
+                    raise
         else:
             no_text_options(options, chosen.name)
             journal = _load_with(path, chosen, manager, allow_unknown, progress)

@@ -590,6 +590,39 @@ def detect_format(path: Path, importers: Sequence[Importer]) -> Importer | None:
     return scored[0][2]
 
 
+def refuse_nothing_read(
+    report: ImportReport, path: Path, importers: Sequence[Importer], option: str
+) -> None:
+    """Refuse a file read with a format the user chose when none of its lines was that format.
+
+    A forced ``--format`` (``--input-format``) that understands no line is a mistake,
+    not an empty import: every line was skipped, and nothing says so unless this does.
+
+    Raises:
+        TwinInputError: no event and no understood line, but skipped lines; names the
+            format the content looks like, if one does.
+    """
+    if sum(report.events.values()) or sum(report.understood.values()) or not report.skipped:
+        return
+    kinds = ", ".join(f"{k} ×{n}" for k, n in sorted(report.skipped.items()))
+    try:
+        found = detect_format(path, importers)
+    except TwinInputError:
+        found = None
+    hint = (
+        f"; its content looks like {found.name} (leave {option} out to read it that way)"
+        if found is not None and found.name != report.format
+        else "; see twin import --list-formats"
+    )
+    raise TwinInputError(
+        f"no line reads as {report.format} output ({sum(report.skipped.values())} lines "
+        f"skipped: {kinds}){hint}",
+        field=option,
+        value=report.format,
+        source=str(path),
+    )
+
+
 def import_text(
     path: Path,
     importer: Importer,

@@ -221,7 +221,12 @@ def run_import(
     from twin.errors import TwinInputError
     from twin.event_files import read_event_file, to_new_event
     from twin.sources import all_importers, find_importer, is_event_file, no_text_options
-    from twin.text_import import detect_format, import_text, is_text_importer
+    from twin.text_import import (
+        detect_format,
+        import_text,
+        is_text_importer,
+        refuse_nothing_read,
+    )
 
     manager = settings().manager
     options = options_in_effect()
@@ -254,6 +259,8 @@ def run_import(
             state = journal.state_at(None, branch=branch)
             events, report = import_text(path, chosen, options, state, registry)
             report.detected = detected
+            if not detected:
+                refuse_nothing_read(report, path, manager.importers(), "--format")
         elif chosen is not None:
             no_text_options(options, f"read as {chosen.name}")
             try:

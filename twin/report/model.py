@@ -281,10 +281,19 @@ def _compare(
     progress: Progress,
 ) -> Comparison:
     info = next((b for b in src.journal.branches() if b.name == branch), None)
-    if info is None:
-        known = ", ".join(b.name for b in src.journal.branches()) or "none"
+    if info is None and src.kind != "journal":
         raise TwinInputError(
-            f"no branch {branch!r} in {src.label} (branches: {known})", field="--compare"
+            f"{src.label} is read into memory and has no branches; --compare needs a journal "
+            "with a what-if branch (twin import it, then twin whatif JOURNAL … --keep BRANCH)",
+            field="--compare",
+            value=branch,
+        )
+    if info is None:
+        known = ", ".join(b.name for b in src.journal.branches()) or "none yet"
+        raise TwinInputError(
+            f"no branch {branch!r} in {src.label} (branches: {known}; make one with "
+            "`twin whatif … --keep BRANCH` or `twin branch`)",
+            field="--compare",
         )
     replay = Replay(src.journal, manager, profile, branch=branch)
     stop = replay.head()
