@@ -137,6 +137,10 @@ def test_bad_actions_are_one_line_errors() -> None:
     assert keep.one_line_error and "journal" in keep.err
     missing = run_twin("whatif", INCIDENT, "member_added")
     assert missing.one_line_error and "--at" in missing.err
+    past = run_twin("whatif", INCIDENT, "--at", "999", *ADD_1_07)
+    assert past.one_line_error, past
+    assert "--at: no event 999 in" in past.err and "give --at 1 to 450" in past.err
+    assert '"end"' not in past.err  # a plan's word, not an option of twin whatif
 
 
 SYSLOG = ROOT / "tests" / "fixtures" / "gateway" / "messages-2026.log"
@@ -144,7 +148,9 @@ SYSLOG = ROOT / "tests" / "fixtures" / "gateway" / "messages-2026.log"
 
 def test_whatif_reads_gateway_output_with_the_gateway_options() -> None:
     # Without a topology the hosts cannot be placed: one line naming the ways to place them.
-    refused = run_twin("whatif", SYSLOG, "--at", "7", "member_admin_changed", "member=1_01")
+    refused = run_twin(
+        "whatif", SYSLOG, "--at", "7", "member_admin_changed", "member=1_01", "up=false"
+    )
     assert refused.one_line_error, refused
     assert "--create-members" in refused.err
     # cor-fw03 is created as 1_01; its CUL window (02:14:07-02:14:19) is an overload on the

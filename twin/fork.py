@@ -82,6 +82,12 @@ DEFAULT_START = "2000-01-01T00:00:00Z"
 """The domain time of a session on an empty base that names no start."""
 
 
+class PointOutside(TwinInputError):
+    """The point asked for is not in the base; ``head`` is the base's last seq."""
+
+    head: int = 0
+
+
 @attrs.frozen(slots=True)
 class Proposed:
     """One event applied in a session.
@@ -257,12 +263,13 @@ class WhatIf:
             raise TwinInputError(exc.problem, field="branch", value=branch, source=label) from None
         target = head if at is None else at
         if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= head:
-            raise TwinInputError(
-                f'must be a seq from 0 to {head} (the last event of {label}), or "end" '
-                f"(got {at!r})",
+            outside = PointOutside(
+                f"must be a seq from 0 to {head} (the last event of {label}) (got {at!r})",
                 field="at",
                 value=at,
             )
+            outside.head = head
+            raise outside
         replay = Replay(journal, manager, profile, branch=branch, snapshot_every=0)
         folded = fold and _foldable(journal, replay, branch, target)
         if folded:

@@ -42,7 +42,7 @@ from twin.demand import with_serving
 from twin.errors import TwinInputError
 from twin.event_files import NewEvent
 from twin.events import LoadChanged
-from twin.fork import WhatIf
+from twin.fork import PointOutside, WhatIf, decode_event
 from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
@@ -307,14 +307,22 @@ def run_whatif(
             field, or one that does not apply at ``at``), or ``keep`` on an event file.
     """
     tick = progress or (lambda _w, _d, _t: None)
-    with WhatIf.open(
-        source, manager, profile, at=at, branch=branch, import_options=import_options
-    ) as session:
-        if at < 1:
-            raise TwinInputError(
-                "the fork needs an event to follow: give --at 1 or later", field="--at", value=at
-            )
-        new = session.decode(event_type, dict(fields), text=True)
+    if at < 1:  # refused before the base is loaded, like the action's fields
+        raise TwinInputError(
+            "the fork needs an event to follow: give --at 1 or later", field="--at", value=at
+        )
+    new = decode_event(manager.event_registry(), event_type, dict(fields), text=True)
+    try:
+        session = WhatIf.open(
+            source, manager, profile, at=at, branch=branch, import_options=import_options
+        )
+    except PointOutside as exc:
+        raise TwinInputError(
+            f"no event {at} in {source}: give --at 1 to {exc.head}", field="--at", value=at
+        ) from None
+    with session:
+        if keep is not None and session.kind != "journal":
+            session.keep(keep)  # refuses (saying why) before the replay, not after it
         if new.occurred_at is None:
             new = attrs.evolve(new, occurred_at=session.base_occurred_at)
         if label is not None and new.reason is None:

@@ -19,7 +19,7 @@ import attrs
 
 from journal import BranchInfo
 from twin.errors import TwinInputError
-from twin.fork import Progress, WhatIf
+from twin.fork import PointOutside, Progress, WhatIf
 from twin.frames import MetricStore
 from twin.plan.expect import Verdict, judge
 from twin.plan.model import PLAN_ACTOR, Expectation, Plan, Step
@@ -296,16 +296,15 @@ def open_base(
             import_options=import_options,
             fold=True,  # a long base never replayed: fold it (findings at the base: since = at)
         )
-    except TwinInputError as exc:
-        if exc.field == "at":
-            raise TwinInputError(
-                exc.problem,
-                field="at",
-                value=plan.at,
-                source=str(plan.path),
-                line=plan.line_of("at"),
-            ) from None
-        raise
+    except PointOutside as exc:
+        raise TwinInputError(
+            f"must be a seq from 0 to {exc.head} (the last event of {plan.base_text}), "
+            f'or "end" (got {plan.at!r})',
+            field="at",
+            value=plan.at,
+            source=str(plan.path),
+            line=plan.line_of("at"),
+        ) from None
 
 
 def check_plan(
