@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -64,6 +67,82 @@ UTILIZATION = (
 )
 
 
+def _connections_segment(seg: Segment) -> None:
+    """:func:`connections` over a run of load events (the same arithmetic, on columns)."""
+    v = seg.values
+    default = v[DEFAULT]
+    state = seg.state
+    members = state.members
+    touched = seg.loads.members
+    for member_id in touched:
+        m = members[member_id]
+        if m["state"] != UP:
+            seg.metric("member:" + member_id, "capacity.connections_max", 0.0)
+            continue
+        nominal = m["connections_capacity"]
+        base = default if nominal is None else float(nominal)
+        if state.groups[m["group"]]["hypersync"]:
+            base *= v[FACTOR]
+        frag = seg.column("member:" + member_id, "memory.fragmentation", 0.0)
+        usable = np.where(frag != 0, base * (1.0 - frag), base)
+        seg.metric("member:" + member_id, "capacity.connections_max", usable)
+    totals: list[Any] = [0.0, 0.0, 0.0, 0.0]
+    for g, group in state.groups.items():
+        subject = f"group:{g}"
+        serving = state.serving_members(g)
+        cap: Any = 0.0
+        load: Any = 0.0
+        factor = v[FACTOR] if group["hypersync"] else 1.0
+        for m in serving:
+            nominal = m["connections_capacity"]
+            base = (default if nominal is None else float(nominal)) * factor
+            frag = seg.column("member:" + m["id"], "memory.fragmentation", 0.0)
+            cap = cap + np.where(frag != 0, base * (1.0 - frag), base)
+            load = load + seg.member_loads(m["id"]).connections
+        if not serving:
+            loads = seg.loads.groups.get(g)
+            load = (
+                loads.offered["connections"]
+                if loads is not None
+                else group["offered"].get("connections", 0.0)
+            )
+        active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
+        total = float(len(group["members"]))
+        util = _ratios(load, cap)
+        seg.metric(subject, "members.active", active)
+        seg.metric(subject, "members.total", total)
+        seg.metric(subject, "capacity.connections_max", cap)
+        seg.metric(subject, "capacity.utilization", util)
+        exhausted = util >= v[EXHAUSTED]
+        evidence = {"group": g, "utilization": util, "connections": load, "capacity": cap}
+        seg.finding(
+            "capacity.exhausted", subject, UTILIZATION, exhausted, limit=v[EXHAUSTED], **evidence
+        )
+        seg.finding(
+            "capacity.high",
+            subject,
+            UTILIZATION,
+            (util >= v[HIGH]) & ~exhausted,
+            limit=v[HIGH],
+            **evidence,
+        )
+        for i, value in enumerate((active, total, cap, load)):
+            totals[i] = totals[i] + value
+    if state.groups:
+        seg.metric("system", "members.active", totals[0])
+        seg.metric("system", "members.total", totals[1])
+        seg.metric("system", "capacity.connections_max", totals[2])
+        seg.metric("system", "capacity.utilization", _ratios(totals[3], totals[2]))
+
+
+def _ratios(load: Any, capacity: Any) -> Any:
+    """:func:`_ratio` on columns."""
+    load = np.asarray(load, dtype=np.float64)
+    capacity = np.asarray(capacity, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(capacity > 0, load / capacity, np.where(load > 0, float("inf"), 0.0))
+
+
 @rule(
     id="capacity.connections",
     summary="members UP, usable concurrent-connection capacity and its utilization",
@@ -79,6 +158,7 @@ UTILIZATION = (
     incremental=True,
     reads=("memory.fragmentation", "load.connections"),
     per_member={"capacity.connections_max": _member_capacity},
+    segment=_connections_segment,
 )
 def connections(ctx: RuleContext) -> None:
     """A member's usable capacity (``capacity.connections_max`` per member) is its

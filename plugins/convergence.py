@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from plugins.convergence_cul import cul_parameters
 from plugins.convergence_cul import rules as cul_rules
 from twin.api import (
@@ -15,6 +17,7 @@ from twin.api import (
     UP,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -49,6 +52,58 @@ TOO_MANY = (
 )
 
 
+def _failover_segment(seg: Segment) -> None:
+    """:func:`failover` over a run of load events (the same verdicts, on columns)."""
+    b = seg.bands
+    normal = b[NORMAL]
+    overload = b[OVERLOAD]
+    threshold = b[CPU][1]
+    max_members = b[MAX_MEMBERS][1]
+    state = seg.state
+    hot: dict[str, Any] = {}
+    for member_id, m in state.members.items():
+        subject = "member:" + member_id
+        cpu: Any
+        if m["state"] == UP:
+            cpu = seg.member_loads(member_id).cpu_pct
+            setup = seg.column(subject, "latency.setup_cpu_pct", 0.0)
+            cpu = np.where(setup <= cpu, cpu, setup)
+            hot[member_id] = cpu > threshold
+        else:
+            cpu, hot[member_id] = 0.0, False
+        seg.finding(
+            "convergence.cpu-overload",
+            subject,
+            OVERLOADED,
+            hot[member_id],
+            cpu_pct=cpu,
+            threshold_pct=threshold,
+            low_s=overload[0],
+            high_s=overload[2],
+        )
+    worst: list[Any] = [normal[0], normal[1], normal[2]]
+    for g, group in state.groups.items():
+        member_ids = group["members"]
+        slow: Any = False
+        for i in member_ids:
+            slow = slow | hot[i]
+        band = [np.where(slow, overload[k], normal[k]) for k in range(3)]
+        seg.metric(f"group:{g}", "convergence.failover_s", band[1], band[0], band[2])
+        seg.finding(
+            "convergence.too-many-members",
+            f"group:{g}",
+            TOO_MANY,
+            len(member_ids) > max_members,
+            group=g,
+            members=len(member_ids),
+            max_members=max_members,
+        )
+        slower = band[1] > worst[1]
+        worst = [np.where(slower, band[k], worst[k]) for k in range(3)]
+    if state.groups:
+        seg.metric("system", "convergence.failover_s", worst[1], worst[0], worst[2])
+
+
 @rule(
     id="convergence.failover",
     summary="failover convergence time; members above the CPU limit; oversized groups",
@@ -58,6 +113,7 @@ TOO_MANY = (
     metrics={"convergence.failover_s": "s"},
     incremental=True,
     reads=("latency.setup_cpu_pct",),
+    segment=_failover_segment,
 )
 def failover(ctx: RuleContext) -> None:
     """A member's CPU is its measured ``cpu_pct`` (after the weighted distribution),

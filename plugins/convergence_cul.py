@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.api import DISTRIBUTION_EVENTS, UP, Parameter, RuleContext, parameter, rule
+import numpy as np
+
+from twin.api import DISTRIBUTION_EVENTS, UP, Parameter, RuleContext, Segment, parameter, rule
 
 DEAD = "convergence.dead_timer_s"
 CUL_DEAD = "convergence.cul_dead_timer_s"
@@ -54,12 +56,37 @@ CUL_SOURCE = (
 EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
 
+def _dead_timer_segment(seg: Segment) -> None:
+    """:func:`dead_timer` over a run of load events (the same verdict, on columns)."""
+    bands = seg.bands
+    normal = bands[DEAD]
+    widened = bands[CUL_DEAD]
+    threshold = bands[CPU][1]
+    state = seg.state
+    worst: list[Any] | None = None
+    for g in sorted(state.groups):
+        under: Any = False
+        for member_id in state.groups[g]["members"]:
+            if state.members[member_id]["state"] == UP:
+                under = under | (seg.member_loads(member_id).cpu_pct >= threshold)
+        band = [np.where(under, widened[k], normal[k]) for k in range(3)]
+        seg.metric(f"group:{g}", "convergence.dead_timer_s", band[1], band[0], band[2])
+        if worst is None:
+            worst = band
+        else:
+            longer = band[1] > worst[1]
+            worst = [np.where(longer, band[k], worst[k]) for k in range(3)]
+    if worst is not None:
+        seg.metric("system", "convergence.dead_timer_s", worst[1], worst[0], worst[2])
+
+
 @rule(
     id="convergence.dead-timer",
     summary="how long a silent member takes to be declared dead; widened while under load",
     events=EVENTS,
     parameters=(DEAD, CUL_DEAD, CPU),
     metrics={"convergence.dead_timer_s": "s"},
+    segment=_dead_timer_segment,
 )
 def dead_timer(ctx: RuleContext) -> None:
     """``convergence.dead_timer_s`` per group is ``convergence.cul_dead_timer_s``

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -33,6 +36,40 @@ def _setup_cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
     return cpu
 
 
+def _setup_segment(seg: Segment) -> None:
+    """:func:`setup` over a run of load events (the same arithmetic, on columns)."""
+    v = seg.values
+    groups = seg.state.groups
+    hs_us = v[HYPERSYNC_US]
+    sa_us = v[STANDALONE_US]
+    for g, group in groups.items():
+        seg.metric(f"group:{g}", "latency.setup_us", hs_us if group["hypersync"] else sa_us)
+    if groups:
+        weighted: Any = 0.0
+        total_cps: Any = 0.0
+        plain = 0.0
+        low = float("inf")
+        high = float("-inf")
+        for g, group in groups.items():
+            us = hs_us if group["hypersync"] else sa_us
+            cps = seg.column(f"group:{g}", "load.cps", 0.0)
+            weighted = weighted + us * cps
+            total_cps = total_cps + cps
+            plain += us
+            low = min(low, us)
+            high = max(high, us)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(total_cps > 0, weighted / total_cps, plain / len(groups))
+        mean = np.where(mean < low, low, np.where(mean > high, high, mean))
+        seg.metric("system", "latency.setup_us", mean, low, high)
+    share = v[CPU_SHARE]
+    for member_id, loads in seg.loads.members.items():
+        m = seg.state.members[member_id]
+        us = hs_us if groups[m["group"]]["hypersync"] else sa_us
+        cpu = loads.cps * us * 1e-6 * share / m["cores"] * 100.0
+        seg.metric("member:" + member_id, "latency.setup_cpu_pct", cpu)
+
+
 @rule(
     id="latency.setup",
     summary="connection setup latency, and the CPU share connection setup takes",
@@ -42,6 +79,7 @@ def _setup_cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
     incremental=True,
     reads=("load.cps",),
     per_member={"latency.setup_cpu_pct": _setup_cpu_pct},
+    segment=_setup_segment,
 )
 def setup(ctx: RuleContext) -> None:
     """A group's ``latency.setup_us`` (per group) is ``latency.setup_us.hypersync`` when

@@ -12,10 +12,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
     RuleContext,
+    Segment,
+    expm1_exact,
     hookimpl,
     parameter,
     rule,
@@ -92,6 +96,60 @@ UPGRADE = (
 )
 
 
+def _usage_segment(seg: Segment) -> None:
+    """:func:`usage` over a run of load events (the same arithmetic, on columns)."""
+    v = seg.values
+    vs_max = v[VS_MAX]
+    state = seg.state
+    touched = seg.loads.members
+    for member_id, m in state.members.items():
+        subject = "member:" + member_id
+        hypersync = bool(state.groups[m["group"]]["hypersync"])
+        connections = seg.member_loads(member_id).connections
+        table = connections * v[ENTRY] * (1 + v[COPIES] if hypersync else 1.0) / 1e9
+        required = table * (1 + v[HEADROOM] if hypersync else 1.0) + m["vs_memory_gb"]
+        physical = m["memory_gb"]
+        vs_gb = m["vs_memory_gb"]
+        if member_id in touched:
+            seg.metric(subject, "memory.table_gb", table)
+            seg.metric(subject, "memory.required_gb", required)
+            seg.metric(subject, "memory.physical_gb", physical)
+        seg.finding(
+            "memory.headroom",
+            subject,
+            _headroom_message,
+            physical < required,
+            member=member_id,
+            required_gb=required,
+            table_gb=table,
+            vs_gb=vs_gb,
+            physical_gb=physical,
+            hypersync=hypersync,
+        )
+        seg.finding(
+            "memory.vs-over-limit",
+            subject,
+            VS_OVER,
+            vs_gb > vs_max * physical,
+            member=member_id,
+            vs_gb=vs_gb,
+            share=vs_gb / physical,
+            limit=vs_max,
+            physical_gb=physical,
+        )
+        blades = len(m["blades"])
+        seg.finding(
+            "memory.upgrade-needed",
+            subject,
+            UPGRADE,
+            blades >= v[BLADES] and physical <= v[DEFAULT_GB],
+            member=member_id,
+            blades=blades,
+            physical_gb=physical,
+            default_gb=v[DEFAULT_GB],
+        )
+
+
 @rule(
     id="memory.usage",
     summary="connection-table memory, HyperSync headroom, VS limit, memory upgrades",
@@ -109,6 +167,7 @@ UPGRADE = (
         "memory.required_gb": _required_gb,
         "memory.physical_gb": _physical_gb,
     },
+    segment=_usage_segment,
 )
 def usage(ctx: RuleContext) -> None:
     """Per member: ``memory.table_gb`` = connections × ``memory.bytes_per_connection``
@@ -185,6 +244,50 @@ def _fragmented_message(e: Mapping[str, Any]) -> str:
     )
 
 
+def _fragmented_segment(seg: Segment) -> None:
+    """:func:`fragmented` over a run of load events (the same arithmetic, on columns)."""
+    v = seg.values
+    state = seg.state
+    for member_id, loads in seg.loads.members.items():
+        m = state.members[member_id]
+        freed = (loads.conn_turnover - loads.connections) / 2
+        with np.errstate(invalid="ignore"):
+            freed_gb = np.where(freed > 0, freed * v[ENTRY] / 1e9, 0.0)
+        churn = (
+            v[PER_VS] * m["vs_churn"]
+            + v[PER_MEMBERSHIP] * m["membership_churn"]
+            + v[PER_TURNOVER] * freed_gb / m["memory_gb"]
+        )
+        frag = v[FRAG_MAX] * -expm1_exact(-churn)
+        seg.metric("member:" + member_id, "memory.fragmentation", frag)
+    tolerance = v[TOLERANCE]
+    worst_all: Any = 0.0
+    for g, group in state.groups.items():
+        worst: Any = 0.0
+        above: list[tuple[str, Any]] = []
+        for member_id in group["members"]:
+            frag = seg.column("member:" + member_id, "memory.fragmentation", 0.0)
+            worst = np.maximum(worst, frag)
+            above.append((member_id, frag))
+        subject = f"group:{g}"
+        seg.metric(subject, "memory.fragmentation", worst)
+        holds = worst > tolerance
+        members = np.empty(seg.size, dtype=object)
+        for i in np.flatnonzero(holds).tolist():
+            members[i] = {mid: float(f[i]) for mid, f in above if f[i] > tolerance}
+        seg.finding(
+            "memory.fragmented",
+            subject,
+            _fragmented_message,
+            holds,
+            members=members,
+            tolerance=tolerance,
+        )
+        worst_all = np.maximum(worst_all, worst)
+    if state.groups:
+        seg.metric("system", "memory.fragmentation", worst_all)
+
+
 @rule(
     id="memory.fragmentation",
     summary="memory lost to fragmentation by allocation churn since a member's last restart",
@@ -193,6 +296,7 @@ def _fragmented_message(e: Mapping[str, Any]) -> str:
     raises={"memory.fragmented": "warning"},
     metrics={"memory.fragmentation": "0..1"},
     incremental=True,
+    segment=_fragmented_segment,
 )
 def fragmented(ctx: RuleContext) -> None:
     """``memory.fragmentation`` (per member) = ``memory.fragmentation_max`` × (1 − e^−x),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from plugins.sync_sites import rules as site_rules
 from plugins.sync_sites import site_parameters
 from twin.api import (
@@ -19,6 +21,7 @@ from twin.api import (
     UP,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -168,6 +171,71 @@ SYNC_HIGH = (
 )
 
 
+def _traffic_segment(seg: Segment) -> None:
+    """:func:`traffic` over a run of load events (the same arithmetic, on columns)."""
+    b = seg.bands
+    g_low, g_mid, g_high = b[GROWTH]
+    per_new = b[NEW_BYTES][1] * 8 / 1e9
+    per_conn = b[UPDATE_BYTES][1] * 8 / 1e9
+    state = seg.state
+    members = state.members
+    if not state.groups:
+        return
+    low: Any = 0.0
+    mid: Any = 0.0
+    high: Any = 0.0
+    for group_id, group in state.groups.items():
+        subject = f"group:{group_id}"
+        if group["hypersync"]:
+            base = (
+                seg.column(subject, "load.cps", 0.0) * per_new
+                + seg.column(subject, "load.connections", 0.0) * per_conn
+            )
+            n = sum(1 for i in group["members"] if members[i]["state"] == UP)
+            k = max(n - 1, 0)
+            row: tuple[Any, Any, Any] = (
+                base * (1 + g_low) ** k,
+                base * (1 + g_mid) ** k,
+                base * (1 + g_high) ** k,
+            )
+        else:
+            row = (0.0, 0.0, 0.0)
+        seg.metric(subject, "sync.traffic_gbps", row[1], row[0], row[2])
+        low = low + row[0]
+        mid = mid + row[1]
+        high = high + row[2]
+    seg.metric("system", "sync.traffic_gbps", mid, low, high)
+    stored = seg.stored("system", "sync.capacity_gbps")
+    capacity = b[NETWORK][1] if stored is None else stored.value
+    util = _ratios(mid, capacity)
+    seg.metric("system", "sync.utilization", util, _ratios(low, capacity), _ratios(high, capacity))
+    saturated = util >= b[SATURATED][1]
+    evidence = {
+        "utilization": util,
+        "traffic_gbps": mid,
+        "low_gbps": low,
+        "high_gbps": high,
+        "capacity_gbps": capacity,
+    }
+    seg.finding("sync.saturated", "system", SYNC_HIGH, saturated, limit=b[SATURATED][1], **evidence)
+    seg.finding(
+        "sync.high",
+        "system",
+        SYNC_HIGH,
+        (util >= b[HIGH][1]) & ~saturated,
+        limit=b[HIGH][1],
+        **evidence,
+    )
+
+
+def _ratios(traffic: Any, capacity: float) -> Any:
+    """:func:`_ratio` on columns."""
+    traffic = np.asarray(traffic, dtype=np.float64)
+    if capacity > 0:
+        return traffic / capacity
+    return np.where(traffic > 0, float("inf"), 0.0)
+
+
 @rule(
     id="sync.traffic",
     summary="HyperSync state-sync traffic and how much of the sync network it uses",
@@ -177,6 +245,7 @@ SYNC_HIGH = (
     metrics={"sync.traffic_gbps": "Gbps", "sync.utilization": "ratio"},
     incremental=True,
     reads=("sync.capacity_gbps", "load.cps", "load.connections"),
+    segment=_traffic_segment,
 )
 def traffic(ctx: RuleContext) -> None:
     """Per group with HyperSync on: base = (cps × ``sync.bytes_per_new_connection``

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -42,6 +45,43 @@ def _member_gbps(ctx: RuleContext, m: dict[str, Any]) -> float:
     return offered if offered < cap else cap
 
 
+def _delivery_segment(seg: Segment) -> None:
+    """:func:`delivery` over a run of load events (the same arithmetic, on columns)."""
+    default = seg.values[DEFAULT]
+    overhead = seg.values[OVERHEAD]
+    state = seg.state
+    members = seg.loads.members
+    rows: list[tuple[Any, float]] = []
+    for g in state.groups:
+        serving = state.serving_members(g)
+        scale = (1.0 - overhead) ** max(len(serving) - 1, 0)
+        total: Any = 0.0
+        capacity = 0.0
+        delivered = {}
+        for m in serving:
+            own = m["throughput_capacity_gbps"]
+            cap = (default if own is None else float(own)) * scale
+            offered = seg.member_loads(m["id"]).throughput_gbps
+            value = np.where(offered < cap, offered, cap)
+            capacity += cap
+            total = total + value
+            delivered[m["id"]] = value
+        rows.append((total, capacity))
+        seg.metric(f"group:{g}", "throughput.gbps", total)
+        seg.metric(f"group:{g}", "throughput.capacity_gbps", capacity)
+        for member_id in state.groups[g]["members"]:
+            if member_id in members:
+                seg.metric("member:" + member_id, "throughput.gbps", delivered.get(member_id, 0.0))
+    if state.groups:
+        total_all: Any = 0.0
+        capacity_all = 0.0
+        for total, capacity in rows:
+            total_all = total_all + total
+            capacity_all += capacity
+        seg.metric("system", "throughput.gbps", total_all)
+        seg.metric("system", "throughput.capacity_gbps", capacity_all)
+
+
 @rule(
     id="throughput.delivery",
     summary="deliverable throughput of the serving members, with per-member overhead",
@@ -50,6 +90,7 @@ def _member_gbps(ctx: RuleContext, m: dict[str, Any]) -> float:
     metrics={"throughput.gbps": "Gbps", "throughput.capacity_gbps": "Gbps"},
     incremental=True,
     per_member={"throughput.gbps": _member_gbps},
+    segment=_delivery_segment,
 )
 def delivery(ctx: RuleContext) -> None:
     """A serving member's throughput capacity is its standalone ``throughput_gbps``

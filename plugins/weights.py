@@ -15,6 +15,7 @@ from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
     RuleContext,
+    Segment,
     hookimpl,
     parameter,
     rule,
@@ -50,6 +51,30 @@ def _cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
     return value
 
 
+def _load_segment(seg: Segment) -> None:
+    """:func:`load` over a run of load events (the same sums, on columns)."""
+    state = seg.state
+    for g in state.groups:
+        serving = state.serving_members(g)
+        conns: Any = 0.0
+        cps: Any = 0.0
+        cpu: Any = 0.0
+        for m in serving:
+            loads = seg.member_loads(m["id"])
+            conns = conns + loads.connections
+            cps = cps + loads.cps
+            cpu = cpu + loads.cpu_pct
+        subject = f"group:{g}"
+        seg.metric(subject, "load.connections", conns)
+        seg.metric(subject, "load.cps", cps)
+        seg.metric(subject, "load.cpu_pct", cpu / len(serving) if serving else 0.0)
+    for member_id, loads in seg.loads.members.items():
+        subject = "member:" + member_id
+        seg.metric(subject, "load.connections", loads.connections)
+        seg.metric(subject, "load.cps", loads.cps)
+        seg.metric(subject, "load.cpu_pct", loads.cpu_pct)
+
+
 @rule(
     id="weights.load",
     summary="each member's load after the weighted distribution of its group's offered load",
@@ -65,6 +90,7 @@ def _cpu_pct(ctx: RuleContext, m: dict[str, Any]) -> float:
         "load.cps": _cps,
         "load.cpu_pct": _cpu_pct,
     },
+    segment=_load_segment,
 )
 def load(ctx: RuleContext) -> None:
     """Per member: its concurrent connections, new connections per second and CPU %

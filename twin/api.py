@@ -83,6 +83,7 @@ from twin.rules import (
     parameter,
     rule,
 )
+from twin.segments import MemberLoads, Segment, expm1_exact
 from twin.state import (
     DOWN,
     DOWN_ADMIN,
@@ -123,6 +124,7 @@ __all__ = [
     "MemberAdded",
     "MemberAdminChanged",
     "MemberFailed",
+    "MemberLoads",
     "MemberRecovered",
     "MemberRemoved",
     "Metric",
@@ -139,6 +141,7 @@ __all__ = [
     "Record",
     "Rule",
     "RuleContext",
+    "Segment",
     "Severity",
     "SiteAdded",
     "SiteFailover",
@@ -151,6 +154,7 @@ __all__ = [
     "VsCreated",
     "VsRemoved",
     "WeightChanged",
+    "expm1_exact",
     "hookimpl",
     "member_sort_key",
     "observed_subject",

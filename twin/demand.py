@@ -82,10 +82,23 @@ def cpu_work(state: TwinState, group_id: int, cpu_pct: float, serving: int | Non
         The work, in the units :func:`twin.reducer.redistribute` spreads (a member's
         CPU = work × its share ÷ its cores); 0 when nothing can carry it.
     """
+    measured_on, per_core = work_factor(state, group_id, serving)
+    if measured_on < 1 or per_core <= 0:
+        return 0.0
+    return cpu_pct * measured_on / per_core
+
+
+def work_factor(state: TwinState, group_id: int, serving: int | None) -> tuple[int, float]:
+    """``(measured_on, per_core)``: :func:`cpu_work` is ``cpu_pct × measured_on ÷ per_core``.
+
+    Both depend on the state only, so a run of loads on an unchanged group (the
+    engine's segment evaluation) computes them once; ``per_core`` ≤ 0 (or
+    ``measured_on`` < 1) means the work is 0.
+    """
     shares, now = state.distribution(group_id)
     measured_on = now if serving is None else serving
     if measured_on < 1:
-        return 0.0
+        return measured_on, 0.0
     per_core = _per_core_share(list(shares))
     if per_core <= 0:
         # Nobody serves now, but the reading names its members: size a member-equivalent
@@ -94,8 +107,6 @@ def cpu_work(state: TwinState, group_id: int, cpu_pct: float, serving: int | Non
         weights = [state.member_weight(m) for m in members]
         total = sum(weights)
         if total <= 0:
-            return 0.0
+            return measured_on, 0.0
         per_core = _per_core_share([(m, w / total) for m, w in zip(members, weights, strict=True)])
-        if per_core <= 0:
-            return 0.0
-    return cpu_pct * measured_on / per_core
+    return measured_on, per_core

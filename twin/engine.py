@@ -13,11 +13,13 @@ when some are installed.
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from twin import snapshot_codec
 from twin.bulk import quiet_gc
@@ -38,6 +40,18 @@ from twin.rules import (
     Rule,
     RuleContext,
     Severity,
+)
+from twin.segments import (
+    MIN_SEGMENT,
+    ChangeSource,
+    Segment,
+    SegmentChanges,
+    SegmentFinding,
+    SegmentMetrics,
+    _at,
+    end_state,
+    load_columns,
+    runs,
 )
 from twin.state import TwinState
 
@@ -92,6 +106,14 @@ class RegisteredRule:
         return self.rule.id
 
 
+def batch_of(rule: Rule) -> Callable[[Segment], None] | None:
+    """A rule's batch method: ``evaluate_segment``, or a function rule's ``segment``."""
+    if type(rule) is FunctionRule:
+        return rule.segment
+    found = getattr(rule, "evaluate_segment", None)
+    return found if callable(found) else None
+
+
 def order_rules(rules: Iterable[RegisteredRule]) -> tuple[RegisteredRule, ...]:
     """Sorted by id, except that a rule runs after the rules whose metrics it ``reads``.
 
@@ -129,6 +151,7 @@ def _finding_order(active: ActiveFinding) -> tuple[int, str, str]:
 
 
 _RANK = {severity: severity.rank for severity in Severity}
+_subject_of = operator.itemgetter(1)
 _EMPTY: tuple[ActiveFinding, ...] = ()
 _new_frame = tuple.__new__  # Frame is a tuple underneath: skip its argument parsing
 _NOTHING: Mapping[tuple[str, str], ActiveFinding] = {}
@@ -244,13 +267,20 @@ class Engine:
         )
         return self._evaluate(envelope, changes, self.rules_for(envelope.type))
 
-    def run(self, envelopes: Iterable[Envelope], *, bulk: bool = False) -> Iterator[Frame]:
+    def run(
+        self, envelopes: Iterable[Envelope], *, bulk: bool = False, cut: int = 0
+    ) -> Iterator[Frame]:
         """Step through ``envelopes``, yielding each frame.
 
         Args:
             envelopes: the events, in order.
             bulk: a long replay: quiet the garbage collector meanwhile
-                (:func:`twin.bulk.quiet_gc`).
+                (:func:`twin.bulk.quiet_gc`) and evaluate runs of load events as
+                segments (:mod:`twin.segments`) when every rule that runs for them
+                can; the frames are the same.
+            cut: with ``bulk``, end segments after seqs that are multiples of this
+                (so that the engine is at such a seq after yielding its frame, as a
+                replay taking snapshots needs).
         """
         step = self.step
         if not bulk:
@@ -258,8 +288,210 @@ class Engine:
                 yield step(envelope)
             return
         with quiet_gc():
-            for envelope in envelopes:
-                yield step(envelope)
+            for is_run, events in runs(envelopes, cut):
+                frames = self._segment(events) if is_run and len(events) >= MIN_SEGMENT else None
+                if frames is None:
+                    for envelope in events:
+                        yield step(envelope)
+                    continue
+                if self.observers:
+                    for frame in frames:
+                        self._notify(frame)
+                        yield frame
+                else:
+                    yield from frames
+
+    # -- segments ----------------------------------------------------------------------------
+
+    def segments_possible(self) -> bool:
+        """True if every rule that runs for loads has a batch method (``evaluate_segment``)."""
+        return all(batch_of(r.rule) is not None for r in self.rules_for("load_changed"))
+
+    def _segment(self, events: list[Envelope]) -> list[Frame] | None:
+        """The frames of a run of load events, evaluated as columns; None to go event by event.
+
+        The engine ends at the run's last event, exactly as stepping would leave it.
+        """
+        if not self.segments_possible():
+            return None
+        state = self._state
+        loads = load_columns(state, events)
+        if loads is None:
+            return None  # something the reducer refuses: stepping says what
+        rules = self.rules_for("load_changed")
+        seg = Segment(state, loads, self.profile, self.metrics.value, self.metrics.get)
+        try:
+            for registered in rules:
+                seg._rule = registered
+                batch = batch_of(registered.rule)
+                assert batch is not None
+                batch(seg)
+        except Exception:
+            return None  # stepping runs the rule again and reports what it raises
+        timeline = self._findings_timeline(rules, seg, events)
+        if timeline is None:
+            return None
+        by_subject: dict[str, list[str]] = {}
+        for subject, name in seg.columns:
+            by_subject.setdefault(subject, []).append(name)
+        base = self.metrics
+        frames = []
+        new = _new_frame
+        source = ChangeSource(state, loads)
+        for i, envelope in enumerate(events):
+            active, raised, cleared = timeline[i]
+            frames.append(
+                new(
+                    Frame,
+                    (
+                        envelope.seq,
+                        envelope,
+                        SegmentChanges(source, i),
+                        SegmentMetrics(base, seg.columns, by_subject, i),
+                        active,
+                        raised,
+                        cleared,
+                    ),
+                )
+            )
+        end_state(state, loads, events[-1])
+        lazy = self._computed if self.lazy else {}
+        last = len(events) - 1
+        for (subject, name), (value, low, high) in seg.columns.items():
+            if name in lazy and subject[:7] == "member:":
+                continue
+            v, lo, hi = _at(value, last), _at(low, last), _at(high, last)
+            if lo == v == hi:
+                base.set(subject, name, v)
+            else:
+                base.set(subject, name, v, lo, hi)
+        return frames
+
+    def _findings_timeline(
+        self, rules: Sequence[RegisteredRule], seg: Segment, events: list[Envelope]
+    ) -> (
+        list[tuple[tuple[ActiveFinding, ...], tuple[ActiveFinding, ...], tuple[ActiveFinding, ...]]]
+        | None
+    ):
+        """The active findings, raised and cleared after each event of a segment.
+
+        Leaves the engine's finding stores as they are after the last event.
+        """
+        size = len(events)
+        changes: dict[int, list[tuple[str, str, FindingKey, Any]]] = {}
+
+        def note(i: int, kind: str, owner: str, key: FindingKey, item: Any) -> None:
+            changes.setdefault(i, []).append((kind, owner, key, item))
+
+        reported: dict[str, dict[FindingKey, SegmentFinding]] = {}
+        for item in seg.found:
+            reported.setdefault(item.rule.id, {})[(item.finding_id, item.subject)] = item
+        crashed = self._findings.get(CRASHED)
+        for registered in rules:
+            rule = registered.rule
+            store = self._findings.get(rule.id, {})
+            mine = reported.get(rule.id, {})
+            if crashed and (CRASHED, f"rule:{rule.id}") in crashed:
+                note(0, "recovered", rule.id, (CRASHED, f"rule:{rule.id}"), None)
+            if not rule.incremental:
+                for key in store:
+                    if key not in mine:
+                        note(0, "-", rule.id, key, None)
+            for key, item in mine.items():
+                severity = item.severity or rule.raises.get(item.finding_id)
+                if severity is None:
+                    return None  # undeclared: stepping reports it as a crash
+                item.severity = severity
+                holds = np.broadcast_to(np.asarray(item.holds, dtype=bool), (size,))
+                before = key in store
+                previous = np.concatenate(([before], holds[:-1]))
+                for i in np.flatnonzero(holds & ~previous).tolist():
+                    note(i, "+", rule.id, key, item)
+                for i in np.flatnonzero(~holds & previous).tolist():
+                    note(i, "-", rule.id, key, None)
+                if not holds.any():
+                    continue
+                moved = np.zeros(size, dtype=bool)
+                for value in item.evidence.values():
+                    if isinstance(value, np.ndarray) and value.shape == (size,):
+                        moved[1:] |= value[1:] != value[:-1]
+                if before and holds[0]:
+                    was = store[key].finding
+                    if (
+                        was._render is not item.message
+                        or was.severity is not severity
+                        or was.evidence != item.at(0)
+                    ):
+                        moved[0] = True
+                for i in np.flatnonzero(moved & holds & previous).tolist():
+                    note(i, "=", rule.id, key, item)
+        out = []
+        active = self._active
+        quiet = (active, _EMPTY, _EMPTY)
+        for i in range(size):
+            todo = changes.get(i)
+            if todo is None:
+                out.append(quiet)
+                continue
+            seq = events[i].seq
+            raised: list[ActiveFinding] = []
+            cleared: list[ActiveFinding] = []
+            replaced: list[tuple[tuple[str, FindingKey], ActiveFinding]] = []
+            by_rule: dict[str, list[tuple[str, FindingKey, Any]]] = {}
+            for kind, owner, key, item in todo:
+                by_rule.setdefault(owner, []).append((kind, key, item))
+            for registered in rules:
+                rule_id = registered.id
+                mine_now = by_rule.get(rule_id)
+                if mine_now is None:
+                    continue
+                store = self._findings.setdefault(rule_id, {})
+                clearing = {key for kind, key, _item in mine_now if kind == "-"}
+                if clearing:
+                    for key in [k for k in store if k in clearing]:
+                        cleared.append(store.pop(key))
+                arriving = [(key, item) for kind, key, item in mine_now if kind in "+="]
+                arriving.sort(key=lambda pair: pair[1].subject)
+                for key, item in arriving:
+                    finding = Finding(
+                        item.finding_id,
+                        item.severity,
+                        item.subject,
+                        None,
+                        item.at(i),
+                        render=item.message,
+                    )
+                    old = store.get(key)
+                    if old is None:
+                        made = store[key] = ActiveFinding(finding, seq, registered.plugin)
+                        raised.append(made)
+                        continue
+                    made = store[key] = ActiveFinding(finding, old.since, registered.plugin)
+                    if (
+                        old.finding.severity is finding.severity
+                        and (
+                            rule_id,
+                            key,
+                        )
+                        in self._position
+                    ):
+                        replaced.append(((rule_id, key), made))
+                    else:
+                        self._dirty = True
+                if any(kind == "recovered" for kind, _key, _item in mine_now):
+                    crash_store = self._findings[CRASHED]
+                    cleared.append(crash_store.pop((CRASHED, f"rule:{rule_id}")))
+            if raised or cleared or self._dirty:
+                self._refresh_active()
+            elif replaced:
+                listed = list(self._active)
+                for where, made in replaced:
+                    listed[self._position[where]] = made
+                self._active = tuple(listed)
+            active = self._active
+            quiet = (active, _EMPTY, _EMPTY)
+            out.append((active, tuple(raised) or _EMPTY, tuple(cleared) or _EMPTY))
+        return out
 
     def evaluate_everything(self, envelope: Envelope) -> Frame:
         """Re-run every rule on the current state as if every subject had changed.
@@ -412,6 +644,8 @@ class Engine:
         store = self._findings.get(rule_id)
         if store is None:
             store = self._findings[rule_id] = {}
+        if len(found) > 1:
+            found.sort(key=_subject_of)  # rules find in set order; raise in subject order
         new: dict[FindingKey, PendingFinding] = {}
         for item in found:
             new[(item[0], item[1])] = item

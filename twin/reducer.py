@@ -29,6 +29,8 @@ from twin.state import (
     member_sort_key,
 )
 
+_CHANGES_FIELDS = ("subjects", "added", "removed", "fields", "notes")
+
 
 class Changes:
     """What one event changed.
@@ -60,14 +62,14 @@ class Changes:
         self.notes: list[str] = [] if notes is None else notes
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not Changes:
+        if not isinstance(other, Changes):
             return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in Changes.__slots__)
+        return all(getattr(self, k) == getattr(other, k) for k in _CHANGES_FIELDS)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in Changes.__slots__)
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in _CHANGES_FIELDS)
         return f"Changes({inner})"
 
     def touched_members(self) -> list[str]:

@@ -106,7 +106,7 @@ class Replay:
         seq = done
         try:
             events = self.journal.read(done + 1, stop, branch=self.branch)
-            for frame in engine.run(events, bulk=stop - done > BULK):
+            for frame in engine.run(events, bulk=stop - done > BULK, cut=every):
                 seq = frame.seq
                 if every and seq % every == 0 and seq > saved_upto:
                     # No digest: nothing reads it back, and it costs as much as the snapshot.

@@ -407,6 +407,9 @@ class Rule(Protocol):
             metrics): the metric store computes them for every member when they
             are read, instead of the rule writing them on every event. Each name
             is also declared in ``metrics``.
+        evaluate_segment: a batch method ``(seg) -> None`` computing the rule over a
+            run of load events at once (:class:`twin.segments.Segment`); long
+            replays use it when every rule that runs for loads has one.
     """
 
     @property
@@ -469,10 +472,15 @@ class FunctionRule:
     doc: str = ""
     reads: tuple[str, ...] = ()
     per_member: Mapping[str, MemberMetric] = attrs.field(factory=dict, repr=False)
+    segment: Callable[[Any], None] | None = attrs.field(default=None, repr=False)
 
     def evaluate(self, ctx: RuleContext) -> Output:
         """Call the function."""
         return self.function(ctx)
+
+    def batch(self) -> Callable[[Any], None] | None:
+        """The batch method (``evaluate_segment``), if the rule has one."""
+        return self.segment
 
 
 def rule(
@@ -486,8 +494,11 @@ def rule(
     incremental: bool = False,
     reads: Iterable[str] = (),
     per_member: Mapping[str, MemberMetric] | None = None,
+    segment: Callable[[Any], None] | None = None,
 ) -> Callable[[Callable[[RuleContext], Output]], FunctionRule]:
     """Decorator: turn ``def f(ctx) -> None`` (writing through ``ctx``) into a rule.
+
+    ``segment`` is the rule's batch method (see :class:`Rule`), if it has one.
 
     The function's docstring becomes the rule's ``doc`` (the formula in words).
     A 0.1-style function that returns or yields :class:`Metric` and
@@ -518,6 +529,7 @@ def rule(
             doc=(function.__doc__ or "").strip(),
             reads=tuple(reads),
             per_member=dict(per_member or {}),
+            segment=segment,
         )
 
     return decorate
