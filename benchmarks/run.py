@@ -33,8 +33,7 @@ from typing import Any
 import generate  # beside this script, which Python puts first on sys.path
 
 from journal import Journal
-from twin.event_files import ENVELOPE_KEYS, read_event_file
-from twin.events import default_registry
+from twin.event_files import ENVELOPE_KEYS
 from twin.reducer import apply
 from twin.state import TwinState
 
@@ -43,21 +42,30 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_EVENTS = 200_000
 QUICK_EVENTS = 20_000
 
-# Every row the table prints, in order (the smoke test checks that each appears).
-ROWS = (
+MIXES = ("group", "member")
+"""The load mixes (benchmarks/generate.py): group samples dominate, or member samples do."""
+
+# Rows measured for each mix, then rows measured once (on the group mix), in print order.
+PER_MIX = (
     ("bare_insert", "bare insert (baseline)"),
     ("import_file", "import_file, end to end"),
-    ("append", "append of pre-read events"),
     ("bare_replay", "bare replay (baseline)"),
     ("reducer_replay", "reducer replay"),
-    ("full_evaluation", "full evaluation, all rules"),
+    ("full_evaluation", "full evaluation, event by event"),
+    ("bulk_evaluation", "full evaluation, bulk (segments)"),
+    ("rss_import", "peak RSS, import"),
+    ("rss_evaluation", "peak RSS, full evaluation"),
+)
+ONCE = (
     ("seek_state_start", "seek state_at, 1% in"),
     ("seek_state_end", "seek state_at, 99% in"),
     ("seek_frame_start", "seek with metrics, 1% in"),
     ("seek_frame_end", "seek with metrics, 99% in"),
     ("verify", "verify"),
-    ("rss_reducer", "peak RSS, reducer replay"),
-    ("rss_evaluation", "peak RSS, full evaluation"),
+)
+ROWS = (
+    *((f"{mix}.{key}", f"{label} [{mix}]") for mix in MIXES for key, label in PER_MIX),
+    *ONCE,
 )
 LABELS = dict(ROWS)
 
@@ -172,24 +180,6 @@ def bare_insert(rows: list[tuple[Any, ...]], path: Path) -> float:
     return time.perf_counter() - started
 
 
-def journal_import(events_path: Path, path: Path) -> float:
-    """``Journal.create`` + ``import_file`` (read, decode, validate, hash, write) + close."""
-    fresh(path)
-    started = time.perf_counter()
-    with Journal.create(path) as journal:
-        journal.import_file(events_path)
-    return time.perf_counter() - started
-
-
-def journal_append(events: list[Any], path: Path) -> float:
-    """``Journal.create`` + ``append`` of events already read and decoded + close."""
-    fresh(path)
-    started = time.perf_counter()
-    with Journal.create(path) as journal:
-        journal.append(events)
-    return time.perf_counter() - started
-
-
 # -- replays (each in a child process, so its peak RSS is its own) --------------------------------
 
 
@@ -260,20 +250,28 @@ def _engine_setup() -> Any:
     return TwinPluginManager(autoload=False).build_engine()
 
 
-def _full_evaluation(journal_path: Path, engine: Any) -> int:
+def _full_evaluation(journal_path: Path, engine: Any, *, bulk: bool = False) -> int:
     """The engine with every built-in rule over every event, reading a few metrics per frame."""
     count = 0
     with Journal.open(journal_path, snapshots=False) as journal:
-        for frame in engine.run(journal.read()):
+        for frame in engine.run(journal.read(), bulk=bulk):
             frame.metrics.value("system", "capacity.utilization")
             frame.metrics.value("system", "convergence.failover_s")
             count += 1
     return count
 
 
-def child_main(mode: str, journal_path: Path) -> None:
-    """In a child process: run one replay, print seconds, events and peak RSS as JSON."""
-    engine = _engine_setup() if mode == "engine" else None
+def _import(events_path: Path, journal_path: Path) -> int:
+    """``Journal.create`` + ``import_file`` + close (in a child: its peak RSS is its own)."""
+    fresh(journal_path)
+    with Journal.create(journal_path) as journal:
+        result = journal.import_file(events_path)
+    return int(result.appended)
+
+
+def child_main(mode: str, journal_path: Path, extra: Path | None = None) -> None:
+    """In a child process: run one measurement, print seconds, events and peak RSS as JSON."""
+    engine = _engine_setup() if mode in ("engine", "bulk") else None
     base = max_rss_mb()
     started = time.perf_counter()
     if mode == "bare":
@@ -282,16 +280,21 @@ def child_main(mode: str, journal_path: Path) -> None:
         count = _reducer_replay(journal_path)
     elif mode == "engine":
         count = _full_evaluation(journal_path, engine)
+    elif mode == "bulk":
+        count = _full_evaluation(journal_path, engine, bulk=True)
+    elif mode == "import" and extra is not None:
+        count = _import(journal_path, extra)
     else:
         raise SystemExit(f"unknown child mode {mode!r}")
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "events": count, "rss_mb": max_rss_mb(), "base": base}))
 
 
-def in_child(mode: str, journal_path: Path) -> dict[str, float]:
+def in_child(mode: str, journal_path: Path, extra: Path | None = None) -> dict[str, float]:
     """Run :func:`child_main` in a fresh interpreter and return what it measured."""
+    more = [] if extra is None else [str(extra)]
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", mode, str(journal_path)],
+        [sys.executable, str(Path(__file__).resolve()), "--child", mode, str(journal_path), *more],
         capture_output=True,
         text=True,
         check=False,
@@ -417,68 +420,65 @@ def table(results: Results) -> str:
     return "\n".join([fmt(header), rule, *(fmt(r) for r in lines)])
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Every measurement, in order; returns what latest.json holds."""
-    n = args.events
-    workdir: Path = args.workdir
-    data = workdir / "data" / f"events-{n}-seed{args.seed}.jsonl"
-    scratch = workdir / "scratch"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    if not data.exists():
-        print(f"generating {n:,} events -> {data}", file=sys.stderr, flush=True)
-        generate.write(data, n, args.seed)
-    repeat = args.repeat
-    results = Results()
-    journal_path = scratch / "journal.db"
-    print(f"measuring on {n:,} events, {repeat} runs each", file=sys.stderr, flush=True)
-
+def measure_mix(
+    results: Results,
+    mix: str,
+    n: int,
+    repeat: int,
+    data: Path,
+    journal_path: Path,
+    scratch: Path,
+    n_rules: int,
+    why: str,
+) -> None:
+    """The rows measured for one load mix (each against its bare baseline, in this run)."""
+    at_scale = n >= 1_000_000
     # a. bulk import
     rows = bare_rows(data)
     bare = [bare_insert(rows, scratch / "bare.db") for _ in range(repeat)]
     del rows
-    results.add("bare_insert", **rate(n, bare), baseline=True)
-    imported = [journal_import(data, journal_path) for _ in range(repeat)]
-    base_rate = results.rows["bare_insert"]["value"]
-    row = rate(n, imported)
+    fresh(scratch / "bare.db")
+    results.add(f"{mix}.bare_insert", **rate(n, bare), baseline=True)
+    base_rate = results.rows[f"{mix}.bare_insert"]["value"]
+    imports = [in_child("import", data, journal_path) for _ in range(repeat)]
+    row = rate(n, [r["seconds"] for r in imports])
     ratio = row["value"] / base_rate
     results.add(
-        "import_file",
+        f"{mix}.import_file",
         **row,
         ratio=ratio,
         ratio_of="bare insert",
         target="≥ 0.30× (0.50× overlapped)",
         met=ratio >= 0.3,
     )
-    events = list(read_event_file(data, default_registry()))
-    appended = [journal_append(events, scratch / "append.db") for _ in range(repeat)]
-    del events
-    fresh(scratch / "append.db")
-    row = rate(n, appended)
-    results.add("append", **row, ratio=row["value"] / base_rate, ratio_of="bare insert")
-
-    # b. full replay (+ e. peak RSS), each run in a fresh process
+    peak = median([r["rss_mb"] for r in imports])
+    results.add(
+        f"{mix}.rss_import",
+        value=peak,
+        unit="MB",
+        target="≤ 250 MB at 1M events",
+        **({"met": peak <= 250} if at_scale else {}),
+    )
+    # b. replays (+ peak RSS), each run in a fresh process
     bare_runs = [in_child("bare", journal_path) for _ in range(repeat)]
-    results.add("bare_replay", **rate(n, [r["seconds"] for r in bare_runs]), baseline=True)
-    replay_rate = results.rows["bare_replay"]["value"]
+    results.add(f"{mix}.bare_replay", **rate(n, [r["seconds"] for r in bare_runs]), baseline=True)
+    replay_rate = results.rows[f"{mix}.bare_replay"]["value"]
     reducer_runs = [in_child("reducer", journal_path) for _ in range(repeat)]
     row = rate(n, [r["seconds"] for r in reducer_runs])
-    results.add("reducer_replay", **row, ratio=row["value"] / replay_rate, ratio_of="bare replay")
     results.add(
-        "rss_reducer",
-        value=median([r["rss_mb"] for r in reducer_runs]),
-        unit="MB",
-        before_replay_mb=median([r["base"] for r in reducer_runs]),
-        target="≤ 250 MB at 1M events",
-        **({"met": median([r["rss_mb"] for r in reducer_runs]) <= 250} if n >= 1_000_000 else {}),
+        f"{mix}.reducer_replay", **row, ratio=row["value"] / replay_rate, ratio_of="bare replay"
     )
-    n_rules, why = rules_available()
-    if n_rules:
-        engine_runs = [in_child("engine", journal_path) for _ in range(repeat)]
-        row = rate(n, [r["seconds"] for r in engine_runs])
+    if not n_rules:
+        for key in ("full_evaluation", "bulk_evaluation", "rss_evaluation"):
+            results.skip(f"{mix}.{key}", why)
+        return
+    peaks = []
+    for key, mode in (("full_evaluation", "engine"), ("bulk_evaluation", "bulk")):
+        runs = [in_child(mode, journal_path) for _ in range(repeat)]
+        row = rate(n, [r["seconds"] for r in runs])
         ratio = row["value"] / replay_rate
         results.add(
-            "full_evaluation",
+            f"{mix}.{key}",
             **row,
             rules=n_rules,
             ratio=ratio,
@@ -486,18 +486,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             target="≥ 0.25×",
             met=ratio >= 0.25,
         )
-        peak = median([r["rss_mb"] for r in engine_runs])
-        results.add(
-            "rss_evaluation",
-            value=peak,
-            unit="MB",
-            before_replay_mb=median([r["base"] for r in engine_runs]),
-            target="≤ 250 MB at 1M events",
-            **({"met": peak <= 250} if n >= 1_000_000 else {}),
-        )
-    else:
-        results.skip("full_evaluation", why)
-        results.skip("rss_evaluation", why)
+        peaks += [r["rss_mb"] for r in runs]
+    peak = max(peaks)
+    results.add(
+        f"{mix}.rss_evaluation",
+        value=peak,
+        unit="MB",
+        target="≤ 250 MB at 1M events",
+        **({"met": peak <= 250} if at_scale else {}),
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every measurement, in order; returns what latest.json holds."""
+    n = args.events
+    workdir: Path = args.workdir
+    scratch = workdir / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    repeat = args.repeat
+    results = Results()
+    n_rules, why = rules_available()
+    journals: dict[str, Path] = {}
+    sizes: dict[str, int] = {}
+    for mix in args.mixes:
+        data = workdir / "data" / f"events-{n}-seed{args.seed}-{mix}.jsonl"
+        if not data.exists():
+            print(f"generating {n:,} events ({mix} mix) -> {data}", file=sys.stderr, flush=True)
+            generate.write(data, n, args.seed, mix)
+        sizes[mix] = data.stat().st_size
+        journal_path = journals[mix] = scratch / f"journal-{mix}.db"
+        print(f"measuring the {mix} mix: {n:,} events, {repeat} runs each", file=sys.stderr)
+        measure_mix(results, mix, n, repeat, data, journal_path, scratch, n_rules, why)
+    journal_path = journals[args.mixes[0]]
 
     # c. seek: near the start vs near the end, cold (a fresh Journal per seek)
     def seek_rows(prefix: str, measure: Callable[[Path, list[int]], list[float]], p99: str) -> None:
@@ -570,7 +591,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "events": n,
         "seed": args.seed,
         "repeat": repeat,
-        "data_bytes": data.stat().st_size,
+        "mixes": list(args.mixes),
+        "data_bytes": sizes,
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
         "rows": [{"key": k, **results.rows[k]} for k, _ in ROWS if k in results.rows],
@@ -610,7 +632,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=HERE / "results", help="data and scratch")
     parser.add_argument("--output", type=Path, help="JSON results (default: WORKDIR/latest.json)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch journals")
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "JOURNAL"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mix",
+        dest="mixes",
+        action="append",
+        choices=MIXES,
+        help="measure only this load mix (repeatable; default: both)",
+    )
+    parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.events is None:
         args.events = QUICK_EVENTS if args.quick else DEFAULT_EVENTS
@@ -618,6 +647,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--events must be at least 100")
     if args.output is None:
         args.output = args.workdir / "latest.json"
+    if not args.mixes:
+        args.mixes = list(MIXES)
     return args
 
 
@@ -625,14 +656,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run everything, print the table, write the JSON."""
     args = parse(argv)
     if args.child:
-        child_main(args.child[0], Path(args.child[1]))
+        extra = Path(args.child[2]) if len(args.child) > 2 else None
+        child_main(args.child[0], Path(args.child[1]), extra)
         return 0
     report = run(args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     m = report["machine"]
     print(
-        f"Maestro Twin benchmarks: {args.events:,} events, median of {args.repeat} runs; "
+        f"Maestro Twin benchmarks: {args.events:,} events per mix ({', '.join(args.mixes)}), "
+        f"median of {args.repeat} runs; "
         f"Python {m['python']}, SQLite {m['sqlite']}, {m['cpus']} CPUs"
     )
     print(report["table"])

@@ -302,3 +302,16 @@ def test_a_bulk_run_quiets_the_collector_and_puts_it_back() -> None:
     assert seen and all(t == YOUNG_THRESHOLD for t in seen)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+@rule(id="test.quits", summary="calls sys.exit", events=["load_changed"])
+def quits(ctx: RuleContext) -> None:
+    raise SystemExit(3)
+
+
+def test_a_rule_calling_sys_exit_is_a_crash_not_the_end_of_the_replay() -> None:
+    quiet = engine_with(quits, strict=False)
+    last = list(frames_of(quiet, [*TOPOLOGY, ("load_changed", {"group": 1, "cpu_pct": 1})]))[-1]
+    assert [a.finding.subject for a in last.findings if a.finding.rule == "twin.rule-crashed"] == [
+        "rule:test.quits"
+    ]

@@ -326,7 +326,7 @@ class Engine:
                 batch = batch_of(registered.rule)
                 assert batch is not None
                 batch(seg)
-        except Exception:
+        except (Exception, SystemExit):
             return None  # stepping runs the rule again and reports what it raises
         timeline = self._findings_timeline(rules, seg, events)
         if timeline is None:
@@ -532,7 +532,7 @@ class Engine:
                 output = evaluate(ctx)
                 if output is not None:
                     self._adapt(registered, output)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a rule's sys.exit() ends no replay
                 found.clear()
                 if self.strict:
                     raise PluginError(
@@ -608,17 +608,23 @@ class Engine:
     def _store_computed(self, registered: RegisteredRule) -> None:
         """Eager mode: store the rule's per-member metrics of the members the event touched.
 
-        A member the event did not touch keeps the value stored before, as a rule
-        writing every metric itself would leave it; that this equals the value
-        computed on read is what makes reading on demand correct (a tested invariant).
+        Touched are the members the event changed and every member of a group it
+        changed (a member's metric may follow from its group, as throughput does
+        from the serving count). Any other member keeps the value stored before, as
+        a 0.1 rule writing every metric itself would leave it; that this equals the
+        value computed on read is what makes reading on demand correct (tested).
         """
         ctx = self._ctx
         members = self._state.members
-        touched = [s[7:] for s in ctx.changes.subjects if s[:7] == "member:" and s[7:] in members]
+        groups = self._state.groups
+        touched = {s[7:] for s in ctx.changes.subjects if s[:7] == "member:" and s[7:] in members}
+        for s in ctx.changes.subjects:
+            if s[:6] == "group:" and int(s[6:]) in groups:
+                touched.update(groups[int(s[6:])]["members"])  # e.g. the serving count changed
         for name, (owner, function) in self._computed.items():
             if owner is not registered:
                 continue
-            for member_id in touched:
+            for member_id in sorted(touched):
                 member = members[member_id]
                 value = function(ctx, member)
                 if isinstance(value, tuple):
@@ -755,7 +761,7 @@ class Engine:
         for index, observer in enumerate(self.observers):
             try:
                 observer(frame)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 if self.strict:
                     raise PluginError(f"frame observer {observer!r} raised: {exc}") from exc
                 if index not in self._observer_failed:
