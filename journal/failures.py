@@ -125,6 +125,11 @@ def translate(exc: sqlite3.Error, shown: str | None, *, wait: float | None = Non
             "cannot open the journal's files (is its folder writable, and the disk "
             f"mounted?): {text}"
         )
+    elif "Could not decode to UTF-8" in text:
+        problem = (
+            "the journal holds text that is not UTF-8 (a damaged file, or rows written by "
+            "another tool); restore it from a copy"
+        )
     elif code in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
         problem = (
             f"the journal file is damaged ({text}); restore it from a copy "

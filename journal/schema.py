@@ -141,6 +141,10 @@ def prepare(conn: sqlite3.Connection, shown: str, *, create: bool, read_only: bo
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
         if code in _CANNOT_REACH:
             raise  # the file is fine, its place is not: the caller explains (read-only media)
+        if code == 11:  # SQLITE_CORRUPT: an SQLite file, damaged (truncated, overwritten)
+            raise TwinInputError(
+                f"the journal file is damaged ({exc}); restore it from a copy", source=shown
+            ) from None
         raise TwinInputError(f"not a twin journal ({exc})", source=shown) from None
     if "meta" in tables:
         _check_meta(conn, shown)

@@ -281,3 +281,118 @@ def test_an_output_that_cannot_be_written_is_one_line() -> None:
     assert done.stderr.decode().strip() == (
         "twin: error: cannot write the output: No space left on device"
     )
+
+
+# -- a damaged file --------------------------------------------------------------------------------
+
+
+def _damaged_copies(journal: Path, tmp_path: Path) -> dict[str, Path]:
+    source = write_jsonl(tmp_path / "more.jsonl", loads(600))
+    assert run_twin("import", journal, source).code == 0
+    size = journal.stat().st_size
+    copies = {}
+    for name in ("truncated", "overwritten", "header"):
+        copy = tmp_path / f"{name}.db"
+        shutil.copy(journal, copy)
+        with copy.open("r+b") as handle:
+            if name == "truncated":
+                handle.truncate(size // 2)
+            elif name == "overwritten":
+                for offset in range(8192, size, 4096):
+                    handle.seek(offset + 100)
+                    handle.write(b"\xde\xad\xbe\xef" * 8)
+            else:
+                handle.seek(20)
+                handle.write(b"\xff\xff\xff")
+        copies[name] = copy
+    return copies
+
+
+@pytest.mark.parametrize("command", [["log"], ["verify"], ["state"], ["append", "note", "text=x"]])
+def test_a_damaged_journal_is_one_line_for_every_command(
+    journal: Path, tmp_path: Path, command: list[str]
+) -> None:
+    for name, copy in _damaged_copies(journal, tmp_path).items():
+        result = run_twin(command[0], copy, *command[1:])
+        assert result.one_line_error, (name, result)
+        assert "damaged" in result.err or "not a twin journal" in result.err
+
+
+# -- SIGKILL in the middle of a write -----------------------------------------------------------
+
+
+def _kill_once_writing(args: list[object], wal: Path, grown: int) -> bool:
+    """Start `twin ARGS`; SIGKILL it once ``wal`` holds ``grown`` bytes (mid-write).
+
+    Returns:
+        True if it was killed while writing (False: it finished first).
+    """
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twin", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TWIN_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if wal.exists() and wal.stat().st_size >= grown:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=60)
+            return True
+        time.sleep(0.005)
+    process.wait(timeout=60)
+    return False
+
+
+@pytest.mark.parametrize("grown", [64_000, 1_000_000, 3_000_000])
+def test_an_import_killed_midway_leaves_all_or_nothing(
+    journal: Path, tmp_path: Path, grown: int
+) -> None:
+    source = write_jsonl(tmp_path / "big.jsonl", loads(20_000))
+    killed = _kill_once_writing(["import", journal, source], Path(f"{journal}-wal"), grown)
+    head, ok = head_and_ok(journal)
+    assert ok
+    assert head == (3 if killed else 3 + 20_000)
+
+
+APPENDER = """
+import sys
+from journal import Journal
+from twin.event_files import NewEvent
+from twin.events import Note
+
+with Journal.open(sys.argv[1]) as journal:
+    for n in range(100_000):
+        journal.append([NewEvent(Note(text=f"n{n}"), "note")])
+        print(n + 1, flush=True)  # committed
+"""
+
+
+def test_appends_killed_midway_lose_nothing_committed(journal: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", APPENDER, str(journal)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    committed = 0
+    started = time.monotonic()
+    while committed < 40 and time.monotonic() - started < 60:
+        line = process.stdout.readline()
+        if not line:
+            break
+        committed = int(line)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    for line in process.stdout:  # what it reported before it died
+        committed = int(line)
+    process.stdout.close()
+    head, ok = head_and_ok(journal)
+    # Everything reported committed is there; at most the one in flight besides.
+    assert ok and 3 + committed <= head <= 3 + committed + 1
