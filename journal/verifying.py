@@ -121,6 +121,11 @@ def check_split(
         _check_rows(conn, (attrs.evolve(segment, hi=mid - 1),), cursor, both, done_before)
         if cursor.bad_seq is not None:
             return  # the first half decides; the other is stopped below
+        if cursor.next_seq != mid:  # rows missing at the end of the first half:
+            # the gap is found by checking on in order (the other half is stopped below)
+            rest = attrs.evolve(segment, lo=mid, hi=segment.hi)
+            _check_rows(conn, (rest,), cursor, progress, done_before)
+            return
         try:
             checked, bad_seq, problem = receive.recv()
         except EOFError:  # the other process died: check its half here
