@@ -341,6 +341,16 @@ class Journal:
             )
         return decode_rows([row], self.registry, self.path)[0]
 
+    def seq_of_event_id(self, event_id: str, *, branch: str | None = None) -> int | None:
+        """The seq of the event with ``event_id`` in a view, or None if it is not there.
+
+        Raises:
+            TwinInputError: no such branch.
+        """
+        view = branches.segments(self._conn, branch)
+        found = appending.existing_events(self._conn, view, [event_id]).get(event_id)
+        return None if found is None else found[0]
+
     def event_types(self, stop: int | None = None, *, branch: str | None = None) -> frozenset[str]:
         """The event types stored in seqs ``1..stop`` of a view (``stop`` None: the head).
 

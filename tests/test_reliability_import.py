@@ -100,6 +100,25 @@ def test_the_same_event_id_with_different_content_is_refused(tmp_path: Path) -> 
     assert count(journal) == 5  # nothing of b.jsonl written, not even its first line
 
 
+def test_an_append_retried_with_its_event_id_is_idempotent(tmp_path: Path) -> None:
+    """An operator re-runs the same `twin append` (say, after a kill): no "now" in the way."""
+    journal = tmp_path / "j.db"
+    run_twin("init", journal)
+    assert run_twin("import", journal, write_jsonl(tmp_path / "g.jsonl", GENESIS)).code == 0
+    command = ("append", journal, "member_failed", "member=1_02", "event_id=op-7")
+    assert run_twin(*command).out.strip() == "appended #5 member_failed"
+    again = run_twin(*command)
+    assert again.code == 0, again
+    assert again.out.strip() == "event_id 'op-7' is already in the journal as #5; nothing appended"
+    assert count(journal) == 5
+    # Different content under the same id is still refused, and so is a different time.
+    other = run_twin("append", journal, "member_failed", "member=1_01", "event_id=op-7")
+    assert other.one_line_error and "different content" in other.err
+    timed = run_twin(*command, "--ts", "2020-01-01T00:00:00Z")
+    assert timed.one_line_error and "different content" in timed.err
+    assert count(journal) == 5 and run_twin("verify", journal).code == 0
+
+
 def test_an_event_id_reused_inside_one_file_for_different_events_is_refused(
     tmp_path: Path,
 ) -> None:

@@ -200,6 +200,7 @@ def append_cmd(
             raise TwinInputError(f"give it once: as {option} or as {key}=, not both", field=key)
         if given:
             record_fields[key] = given
+    ts_defaulted = "ts" not in record_fields
     record_fields.setdefault("ts", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     user = os.environ.get("USER")
     if user:
@@ -215,8 +216,17 @@ def append_cmd(
         raise TwinInputError(exc.problem, field=exc.field, value=exc.value) from None
     new = attrs.evolve(new, line=None)
     with open_journal(journal_path, wait=wait) as journal:
+        stored = (
+            None if new.event_id is None else journal.seq_of_event_id(new.event_id, branch=branch)
+        )
+        if stored is not None and ts_defaulted:
+            # A retry of the same command: "now" has moved on, the event has not.
+            new = attrs.evolve(new, occurred_at=None)
         result = journal.append([new], branch=branch, expect_head=expect_head)
-    say(f"appended #{result.last_seq} {event_type}")
+    if result.appended == 0 and stored is not None:
+        say(f"event_id {new.event_id!r} is already in the journal as #{stored}; nothing appended")
+    else:
+        say(f"appended #{result.last_seq} {event_type}")
 
 
 def _summary(env: Envelope) -> str:
