@@ -6,27 +6,30 @@ removals and changes of meaning are major (with a deprecation first).
 
 A plugin module looks like::
 
-    from twin.api import Finding, Metric, Severity, hookimpl, parameter, rule
+    from twin.api import Parameter, Rule, RuleContext, hookimpl, parameter, rule
 
     @rule(id="acme.hot-member", summary="a member runs above the acme CPU limit",
           events=["load_changed"], parameters=["acme.cpu_limit_pct"],
           raises={"acme.hot-member": "warning"}, incremental=True)
-    def hot_member(ctx):
+    def hot_member(ctx: RuleContext) -> None:
         limit = ctx.param("acme.cpu_limit_pct")
         for member_id in ctx.changes.touched_members():
-            member = ctx.state.members.get(member_id)
-            if member and member["cpu_pct"] > limit:
-                yield Finding("acme.hot-member", Severity.WARNING, f"member:{member_id}",
-                              f"CPU {member['cpu_pct']:.0f}% > {limit:.0f}%")
+            member = ctx.members[member_id]          # a MemberRecord: keys are type-checked
+            if member["cpu_pct"] > limit:
+                ctx.finding("acme.hot-member", f"member:{member_id}",
+                            "CPU {cpu:.0f}% > {limit:.0f}%", cpu=member["cpu_pct"], limit=limit)
 
     @hookimpl
-    def twin_register_rules():
+    def twin_register_rules() -> list[Rule]:
         return [hot_member]
 
     @hookimpl
-    def twin_register_parameters():
+    def twin_register_parameters() -> list[Parameter]:
         return [parameter("acme.cpu_limit_pct", 90, "%", provenance="assumption",
                           source="acme runbook")]
+
+Rules written for plugin API 0.1 (reading ``ctx.state.members[...]`` and
+yielding :class:`Finding` objects) keep working unchanged.
 """
 
 from __future__ import annotations
@@ -70,6 +73,15 @@ from twin.frames import Frame, MetricStore
 from twin.hook_markers import hookimpl
 from twin.observed import observed_subject, relative_error
 from twin.profile import Domain, Parameter, Profile
+from twin.records import (
+    GroupRecord,
+    LinkRecord,
+    MemberRecord,
+    ObservedRecord,
+    OrchestratorRecord,
+    SiteRecord,
+    VirtualSystemRecord,
+)
 from twin.reducer import Changes
 from twin.rules import (
     ActiveFinding,
@@ -94,7 +106,14 @@ from twin.state import (
 )
 from twin.text_import import ImportContext, ImportOptions, ImportReport, TextImporter
 
+API_VERSION = "0.2"
+"""The version of this plugin API (``major.minor``): additions raise the minor number.
+
+Compare it to require a feature: ``tuple(map(int, API_VERSION.split("."))) >= (0, 2)``.
+"""
+
 __all__ = [
+    "API_VERSION",
     "CORE_EVENTS",
     "DISTRIBUTION_EVENTS",
     "DOWN",
@@ -112,6 +131,7 @@ __all__ = [
     "Frame",
     "FunctionRule",
     "GroupCreated",
+    "GroupRecord",
     "HypersyncChanged",
     "ImportContext",
     "ImportOptions",
@@ -119,12 +139,14 @@ __all__ = [
     "Importer",
     "LinkAdded",
     "LinkFailed",
+    "LinkRecord",
     "LinkRestored",
     "LoadChanged",
     "MemberAdded",
     "MemberAdminChanged",
     "MemberFailed",
     "MemberLoads",
+    "MemberRecord",
     "MemberRecovered",
     "MemberRemoved",
     "Metric",
@@ -132,9 +154,11 @@ __all__ = [
     "MetricStore",
     "MetricsView",
     "Note",
+    "ObservedRecord",
     "OpaqueEvent",
     "OrchestratorAdded",
     "OrchestratorFailed",
+    "OrchestratorRecord",
     "OrchestratorRecovered",
     "Parameter",
     "Profile",
@@ -145,12 +169,14 @@ __all__ = [
     "Severity",
     "SiteAdded",
     "SiteFailover",
+    "SiteRecord",
     "TextImporter",
     "TwinInputError",
     "TwinState",
     "UpgradeFinished",
     "UpgradeRolledBack",
     "UpgradeStarted",
+    "VirtualSystemRecord",
     "VsCreated",
     "VsRemoved",
     "WeightChanged",

@@ -28,12 +28,13 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import attrs
 
 from twin.events import Event
 from twin.profile import Domain, Parameter, Profile, domain_of
+from twin.records import GroupRecord, LinkRecord, MemberRecord, OrchestratorRecord, SiteRecord
 
 if TYPE_CHECKING:
     from twin.reducer import Changes
@@ -300,6 +301,35 @@ class RuleContext:
         self._found: list[PendingFinding] = []
         self._held: Mapping[tuple[str, str], Any] = {}
 
+    # -- typed records (plugin API 0.2): the state's own dicts, typed for mypy ---------------
+
+    @property
+    def members(self) -> Mapping[str, MemberRecord]:
+        """Member id → :class:`~twin.records.MemberRecord` (``ctx.state.members``, typed)."""
+        return cast("Mapping[str, MemberRecord]", self.state.members)
+
+    @property
+    def groups(self) -> Mapping[int, GroupRecord]:
+        """Group number → :class:`~twin.records.GroupRecord` (``ctx.state.groups``, typed)."""
+        return cast("Mapping[int, GroupRecord]", self.state.groups)
+
+    @property
+    def sites(self) -> Mapping[int, SiteRecord]:
+        """Site number → :class:`~twin.records.SiteRecord` (``ctx.state.sites``, typed)."""
+        return cast("Mapping[int, SiteRecord]", self.state.sites)
+
+    @property
+    def links(self) -> Mapping[str, LinkRecord]:
+        """Link id → :class:`~twin.records.LinkRecord` (``ctx.state.links``, typed)."""
+        return cast("Mapping[str, LinkRecord]", self.state.links)
+
+    @property
+    def orchestrators(self) -> Mapping[str, OrchestratorRecord]:
+        """Orchestrator id → :class:`~twin.records.OrchestratorRecord`, typed."""
+        return cast("Mapping[str, OrchestratorRecord]", self.state.orchestrators)
+
+    # -- parameters ------------------------------------------------------------------------------
+
     def param(self, name: str) -> float:
         """The value of parameter ``name`` in the profile in use."""
         return self.values[name]
@@ -380,8 +410,10 @@ rule wrote them through the context."""
 MetricValue = float | tuple[float, float, float]
 """A metric as a rule computes it: a value, or ``(value, low, high)``."""
 
-MemberMetric = Callable[[RuleContext, dict[str, Any]], MetricValue]
-"""A per-member metric: computed from the context and a member record when read."""
+MemberMetric = Callable[[RuleContext, Any], MetricValue]
+"""A per-member metric: computed from the context and a member record when read (the
+record is a :class:`~twin.records.MemberRecord`; typed ``Any`` here so that functions
+annotated with either ``MemberRecord`` or the 0.1 ``dict[str, Any]`` fit)."""
 
 
 @runtime_checkable

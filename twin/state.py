@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+
+from twin.records import GroupRecord, LinkRecord, MemberRecord, OrchestratorRecord, SiteRecord
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -77,6 +79,57 @@ class TwinState:
         self.occurred_at = ""
         # Derived, never part of the digest: group -> members with their load shares.
         self.distribution_cache: dict[int, Any] = {}
+
+    # -- typed records (plugin API 0.2) -----------------------------------------------------
+
+    def member(self, member_id: str) -> MemberRecord:
+        """Member ``member_id``'s record, typed (the same dict as ``members[member_id]``).
+
+        Raises:
+            KeyError: no such member.
+        """
+        return cast(MemberRecord, self.members[member_id])
+
+    def group(self, group: int) -> GroupRecord:
+        """Group ``group``'s record, typed (the same dict as ``groups[group]``).
+
+        Raises:
+            KeyError: no such group.
+        """
+        return cast(GroupRecord, self.groups[group])
+
+    def site(self, site: int) -> SiteRecord:
+        """Site ``site``'s record, typed (the same dict as ``sites[site]``).
+
+        Raises:
+            KeyError: no such site.
+        """
+        return cast(SiteRecord, self.sites[site])
+
+    def orchestrator(self, orchestrator: str) -> OrchestratorRecord:
+        """Orchestrator ``orchestrator``'s record, typed.
+
+        Raises:
+            KeyError: no such orchestrator.
+        """
+        return cast(OrchestratorRecord, self.orchestrators[orchestrator])
+
+    def link(self, link: str) -> LinkRecord:
+        """Link ``link``'s record, typed (the same dict as ``links[link]``).
+
+        Raises:
+            KeyError: no such link.
+        """
+        return cast(LinkRecord, self.links[link])
+
+    def serving(self, group: int) -> tuple[MemberRecord, ...]:
+        """The members that carry ``group``'s traffic, typed (see :meth:`serving_members`)."""
+        return cast("tuple[MemberRecord, ...]", self._plan(group)[2])
+
+    def members_of(self, group: int) -> list[MemberRecord]:
+        """Every member of ``group`` in Maestro id order, typed."""
+        members = self.members
+        return [cast(MemberRecord, members[m]) for m in self.groups[group]["members"]]
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -1,0 +1,151 @@
+"""Plugin API 0.2: typed state records, and a plugin written only from the 0.2 docs.
+
+The records' TypedDicts must name exactly the keys the state gives rules (a
+key the reducer adds without a TypedDict entry would be invisible to plugin
+authors' type checkers); the documented 0.2 plugin must pass ``mypy
+--strict``, and a typo'd record key must fail it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import twin.api
+from twin.api import (
+    GroupRecord,
+    LinkRecord,
+    MemberRecord,
+    ObservedRecord,
+    OrchestratorRecord,
+    SiteRecord,
+    VirtualSystemRecord,
+)
+from twin.testing import (
+    dual_site,
+    group_load,
+    load_plugin_file,
+    member_failure,
+    run_scenario,
+    single_site,
+    smoke_events,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+WRITING = ROOT / "docs" / "writing-plugins.md"
+
+
+def _keys(record_type: Any) -> set[str]:
+    return set(record_type.__required_keys__) | set(record_type.__optional_keys__)
+
+
+def _typed_example() -> str:
+    """The python block under ``<!-- typed-plugin-example -->`` in writing-plugins.md."""
+    text = WRITING.read_text(encoding="utf-8")
+    found = re.search(r"<!-- typed-plugin-example -->\n```python\n(.*?)```", text, re.DOTALL)
+    assert found, "docs/writing-plugins.md lost its typed plugin example"
+    return found.group(1)
+
+
+def test_api_version_is_0_2() -> None:
+    assert twin.api.API_VERSION == "0.2"
+
+
+def test_records_name_exactly_the_keys_the_state_holds() -> None:
+    # The smoke set applies every core event type, so every key the reducer sets is present.
+    state = run_scenario(smoke_events()).engine.state
+    tables: list[tuple[Any, list[dict[str, Any]]]] = [
+        (SiteRecord, list(state.sites.values())),
+        (OrchestratorRecord, list(state.orchestrators.values())),
+        (GroupRecord, list(state.groups.values())),
+        (MemberRecord, list(state.members.values())),
+        (LinkRecord, list(state.links.values())),
+        (VirtualSystemRecord, list(state.virtual_systems.values())),
+        (ObservedRecord, [r for by in state.observed.values() for r in by.values()]),
+    ]
+    for record_type, records in tables:
+        assert records, f"the smoke set holds no {record_type.__name__}"
+        for record in records:
+            assert set(record) <= _keys(record_type), record_type.__name__
+            assert set(record_type.__required_keys__) <= set(record), record_type.__name__
+
+
+def test_typed_accessors_are_the_states_own_records() -> None:
+    engine = run_scenario(dual_site(members_per_site=2) + group_load(cpu_pct=40)).engine
+    state, ctx = engine.state, engine._ctx
+    assert state.member("1_01") is state.members["1_01"]
+    assert state.group(1) is state.groups[1]
+    assert state.site(2) is state.sites[2]
+    link_id = next(iter(state.links))
+    assert state.link(link_id) is state.links[link_id]
+    mho = next(iter(state.orchestrators))
+    assert state.orchestrator(mho) is state.orchestrators[mho]
+    assert ctx.members is state.members and ctx.groups is state.groups
+    assert ctx.sites is state.sites and ctx.links is state.links
+    assert ctx.orchestrators is state.orchestrators
+    assert state.serving(1) == state.serving_members(1)
+    assert [m["id"] for m in state.members_of(1)] == ["1_01", "1_02", "2_01", "2_02"]
+    with pytest.raises(KeyError):
+        state.member("9_99")
+
+
+def test_every_member_record_key_is_documented() -> None:
+    text = WRITING.read_text(encoding="utf-8").split("## 12. Records of the state", 1)[1]
+    table = text.split("`MemberRecord` (`ctx.members[id]`", 1)[1].split("`GroupRecord`", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    assert documented == _keys(MemberRecord)
+    for record_type in (GroupRecord, SiteRecord, OrchestratorRecord, LinkRecord):
+        name = record_type.__name__
+        section = text.split(f"`{name}` (", 1)[1].split("\n\n", 1)[0]
+        missing = {k for k in _keys(record_type) if f"`{k}`" not in section}
+        assert not missing, f"{name}: {sorted(missing)} undocumented"
+
+
+def test_the_documented_0_2_plugin_works(tmp_path: Path) -> None:
+    path = tmp_path / "acme_typed.py"
+    path.write_text(_typed_example(), encoding="utf-8")
+    acme = load_plugin_file(path)
+    events = single_site(members=2) + group_load(cpu_pct=70) + member_failure("1_02")
+    result = run_scenario(events, plugins=[acme])
+    result.assert_no_finding("acme.hot-member", at=-2)
+    found = result.assert_finding("acme.hot-member", "member:1_01", severity="warning")
+    assert found.finding.message == "CPU 100% > 90% on an unnamed model"
+    assert result.value("acme.hot_members") == 1
+    assert result.value("acme.cpu_headroom_pct", "member:1_01") == pytest.approx(-10.0)
+
+
+@pytest.mark.slow
+def test_the_documented_0_2_plugin_passes_mypy_strict_and_a_typo_fails(tmp_path: Path) -> None:
+    good = _typed_example()
+    assert 'member["cpu_pct"] > limit' in good
+    (tmp_path / "acme_good.py").write_text(good, encoding="utf-8")
+    typo = good.replace('member["cpu_pct"] > limit', 'member["cpu_pcnt"] > limit')
+    (tmp_path / "acme_typo.py").write_text(typo, encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "acme_good.py",
+            "acme_typo.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert all(line.startswith("acme_typo.py:") for line in errors), done.stdout
+    assert len(errors) == 1, done.stdout
+    assert 'TypedDict "MemberRecord" has no key "cpu_pcnt"' in errors[0]
