@@ -664,3 +664,50 @@ def test_serve_starts_on_loopback_and_serves_the_app_page(journal: Path, tmp_pat
     finally:
         os.killpg(server.pid, signal.SIGINT)
         server.wait(timeout=20)
+
+
+def test_metrics_pane_shows_what_a_gateway_observed_beside_the_model(tmp_path: Path) -> None:
+    # #31: a gateway showed 71% CPU on 1_01 while the model says 20% (the group's 20%);
+    # #32: the group load goes to 50%, so the gap to the model at the cursor narrows.
+    from tests.tui_helpers import fixture_rows
+
+    observed = {
+        "ts": "2026-03-14T02:30:00Z",
+        "type": "metric_observed",
+        "subject": "member:1_01",
+        "metric": "load.cpu_pct",
+        "value": 71,
+        "source": "cpview",
+    }
+    later = {"ts": "2026-03-14T02:31:00Z", "type": "load_changed", "group": 1, "cpu_pct": 50}
+    path = tmp_path / "observed.jsonl"
+    path.write_text(
+        "".join(json.dumps(r) + "\n" for r in [*fixture_rows(), observed, later]),
+        encoding="utf-8",
+    )
+
+    def pane_lines(app: TwinApp) -> list[str]:
+        return [line for line in screen_text(app).splitlines() if "load.cpu_pct obs" in line]
+
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        await press(app, pilot, "3")  # 80×24: one pane at a time; show Metrics
+        assert "throughput" in screen_text(app) and pane_lines(app) == []  # #30: not yet
+        await press(app, pilot, "right_square_bracket")
+        assert "#31/32" in status(app)
+        (line,) = pane_lines(app)
+        assert "1_01 load.cpu_pct obs 71.0% (Δ +51.0 pp) model 20.0% #31" in line
+        await press(app, pilot, "right_square_bracket")  # the model moved, the observation stays
+        (line,) = pane_lines(app)
+        assert "obs 71.0% (Δ +21.0 pp) model 50.0% #31" in line
+        await press(app, pilot, "left_square_bracket", "left_square_bracket")  # before it
+        assert "#30/32" in status(app) and pane_lines(app) == []
+        await press(app, pilot, "right_square_bracket")
+        for size in ((120, 40), (160, 48)):
+            await pilot.resize_terminal(*size)
+            await press(app, pilot, "3")
+            (line,) = pane_lines(app)
+            assert "obs 71.0% (Δ +51.0 pp)" in line, size
+            # in its own pane, beside the others (cut with … rather than spilling over)
+            assert line.count("│") == (4 if size[0] < 140 else 6), line
+
+    run(path, scenario, at=30, size=(80, 24))

@@ -30,6 +30,7 @@ from tui.timeline_index import TimelineIndex, parse_time
 from tui.topology_view import Node, topology_nodes
 from twin.envelope import Envelope
 from twin.frames import Frame
+from twin.observed import observation_rows, observed_subject
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.rules import ActiveFinding
@@ -88,6 +89,30 @@ class Bookmark:
 
 
 @attrs.frozen(slots=True)
+class Observation:
+    """What a gateway showed (``metric_observed``) beside the model at the cursor.
+
+    Attributes:
+        subject: what was measured (``member:1_03``).
+        metric: the metric (``load.cpu_pct``).
+        observed: the value it showed.
+        predicted: the model's value of that metric there, at the cursor (None: the
+            model does not compute it).
+        seq: the event that recorded the observation.
+        source: where it was seen (the gateway's message), or "".
+        drift: ``twin.model-drift`` is active on it at the cursor.
+    """
+
+    subject: str
+    metric: str
+    observed: float
+    predicted: float | None
+    seq: int
+    source: str
+    drift: bool
+
+
+@attrs.frozen(slots=True)
 class Detail:
     """Everything at one event that the index does not keep.
 
@@ -103,6 +128,7 @@ class Detail:
         raised: the findings raised by it.
         cleared: the findings it cleared.
         counts: active findings by severity (errors, warnings, infos).
+        observed: the observations at or before the event, the latest first.
     """
 
     seq: int
@@ -116,6 +142,7 @@ class Detail:
     raised: tuple[ActiveFinding, ...]
     cleared: tuple[ActiveFinding, ...]
     counts: tuple[int, int, int]
+    observed: tuple[Observation, ...] = ()
 
 
 def summary_of(data: dict[str, Any]) -> str:
@@ -291,6 +318,23 @@ def build_detail(frame: Frame, state: Any) -> Detail:
     counts = [0, 0, 0]
     for active in frame.findings:
         counts[2 - active.finding.severity.rank] += 1
+    drifting = {
+        active.finding.subject
+        for active in frame.findings
+        if active.finding.rule == "twin.model-drift"
+    }
+    observed = tuple(
+        Observation(
+            subject=printable(row["subject"]),
+            metric=printable(row["metric"]),
+            observed=row["observed"],
+            predicted=None if row["predicted"] is None else row["predicted"]["value"],
+            seq=int(row["seq"] or 0),
+            source=printable(row["source"] or ""),
+            drift=observed_subject(row["subject"], row["metric"]) in drifting,
+        )
+        for row in sorted(observation_rows(state, frame.metrics), key=lambda r: -int(r["seq"] or 0))
+    )
     return Detail(
         seq=env.seq,
         topology=topology_nodes(state, touched),
@@ -303,6 +347,7 @@ def build_detail(frame: Frame, state: Any) -> Detail:
         raised=tuple(sorted(frame.raised, key=_finding_order)),
         cleared=tuple(sorted(frame.cleared, key=_finding_order)),
         counts=(counts[0], counts[1], counts[2]),
+        observed=observed,
     )
 
 

@@ -5,6 +5,11 @@ previous event (``=`` unchanged, ``≈`` below the shown precision), a
 sparkline of the events up to the cursor and the sparkline's own scale
 (``min–max``). ↑/↓ choose a tile; the plot below shows that metric; ``w``
 jumps to the last event that changed it.
+
+Between the tiles and the plot, when the journal holds observations
+(``metric_observed``) at or before the cursor: what the gateways showed
+beside the model, the latest first (``1_03 load.cpu_pct obs 71.0% (Δ +6.0 pp)
+model 65.0% #230``), the gap in yellow while ``twin.model-drift`` holds.
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ from textual.containers import Vertical
 from textual.widget import Widget
 
 from tui.formatting import delta, value
-from tui.timeline_data import HEADLINE
-from twin.units import format_band
+from tui.timeline_data import HEADLINE, Observation
+from tui.widgets.events_list import short_subject
+from twin.units import format_band, format_delta
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
 
 SPARK = "▁▂▃▄▅▆▇█"
+MAX_OBSERVED = 4  # observation lines at most (then "+N more")
 BLOCK = 32  # events per sparkline cell (cells are whole blocks, the last one up to the cursor)
 BRAILLE_BASE = 0x2800
 # dot bits of a braille cell: (column, row from the top) → bit
@@ -280,19 +287,112 @@ class MetricPlot(Widget):
         return text
 
 
+def observation_line(obs: Observation, unit: str | None, width: int) -> Text:
+    """``1_03 load.cpu_pct obs 71.0% (Δ +6.0 pp) model 65.0% #230``, cut to ``width``.
+
+    The gap is observed − model (the model at the cursor), in the metric's unit
+    (percentages in points); the most useful parts come first, so a narrow pane
+    loses ``#seq`` and the model's value before the gap.
+    """
+    name = obs.metric
+    line = Text(" ")
+    line.append(f"{short_subject(obs.subject)} {name} ", "bold")
+    line.append(f"obs {value(unit, obs.observed, name)}")
+    if obs.predicted is None:
+        line.append(" (no model)", "dim")
+    else:
+        gap = format_delta(obs.observed - obs.predicted, unit, name=name, compact=True)
+        line.append(" (Δ ")
+        line.append(gap, "bold yellow" if obs.drift else "green")
+        line.append(")")
+        line.append(f" model {value(unit, obs.predicted, name)}", "dim")
+    line.append(f" #{obs.seq}", "dim")
+    line.truncate(max(0, width), overflow="ellipsis", pad=True)
+    return line
+
+
+class ObservedLines(Widget):
+    """What the gateways showed (``metric_observed``) beside the model at the cursor."""
+
+    DEFAULT_CSS = """
+    ObservedLines { height: auto; width: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="metric-observed")
+        self._shown: tuple[Observation, ...] = ()  # the last detail's (kept while a seek runs)
+        self._fresh = False
+
+    @property
+    def twin(self) -> TwinApp:
+        from tui.app import TwinApp
+
+        assert isinstance(self.app, TwinApp)
+        return self.app
+
+    def rows(self) -> tuple[tuple[Observation, ...], bool]:
+        """The observations at or before the cursor, and whether they are the cursor's own
+        (else from the last detail, while the seek for the cursor runs: shown dimmed)."""
+        app = self.twin
+        seq = app.cursor.seq
+        detail = app.detail
+        if detail is not None and detail.seq == seq:
+            return detail.observed, True
+        if seq < 1:
+            return (), True
+        return tuple(o for o in self._shown if o.seq <= seq), False
+
+    def follow(self) -> None:
+        """The cursor or the detail moved: take the rows, and lay out again if their number
+        changed."""
+        rows, fresh = self.rows()
+        relayout = self._line_count(rows) != self._line_count(self._shown)
+        self._shown, self._fresh = rows, fresh
+        self.refresh(layout=relayout)
+
+    @staticmethod
+    def _line_count(rows: tuple[Observation, ...]) -> int:
+        return min(len(rows), MAX_OBSERVED + 1)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        """One line per observation (at most :data:`MAX_OBSERVED`, then one for the rest)."""
+        return self._line_count(self._shown)
+
+    def render(self) -> Text:
+        """One line per observation, the latest first."""
+        rows = self._shown
+        width = self.size.width
+        units = self.twin.data.units
+        shown = rows if len(rows) <= MAX_OBSERVED + 1 else rows[:MAX_OBSERVED]
+        lines = [observation_line(o, units.get(o.metric), width) for o in shown]
+        if len(shown) < len(rows):
+            more = Text(f"+{len(rows) - len(shown)} more observations: twin state", "dim")
+            more.truncate(max(0, width), overflow="ellipsis", pad=True)
+            lines.append(more)
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        if not self._fresh:
+            text.stylize("dim")
+        return text
+
+
 class MetricsPane(Vertical, can_focus=False):
-    """Tiles above, the plot below."""
+    """Tiles above, what gateways showed, the plot below."""
 
     DEFAULT_CSS = """
     MetricsPane { height: 1fr; }
     """
 
     def compose(self):  # type: ignore[no-untyped-def]
-        """Tiles and plot."""
+        """Tiles, observations and plot."""
         yield MetricTiles()
+        yield ObservedLines()
         yield MetricPlot()
 
     def show(self) -> None:
         """Redraw for the cursor."""
         for child in self.children:
-            child.refresh()
+            if isinstance(child, ObservedLines):
+                child.follow()
+            else:
+                child.refresh()
