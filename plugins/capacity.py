@@ -16,6 +16,7 @@ from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -182,13 +183,9 @@ def connections(ctx: RuleContext) -> None:
     state = ctx.state
     stored = ctx.metrics.value
     fresh: dict[int, tuple[float, float, float, float]] = {}
-    for s in ctx.changes.subjects:
-        if s[:6] != "group:":
-            continue
-        g = int(s[6:])
-        group = state.groups.get(g)
-        if group is None:
-            continue
+    for g in ctx.touched_groups():
+        s = f"group:{g}"
+        group = state.groups[g]
         serving = state.serving_members(g)
         cap = 0.0
         load = 0.0
@@ -268,12 +265,10 @@ def smo(ctx: RuleContext) -> None:
     or, with no member UP, nobody holds it: ``capacity.smo-moved`` (info, per group)
     says where it is, so that a timeline shows SMO master changes."""
     state = ctx.state
-    for s in ctx.changes.subjects:
-        if s[:6] != "group:":
-            continue
-        g = int(s[6:])
-        group = state.groups.get(g)
-        if group is None or not group["members"]:
+    for g in ctx.touched_groups():
+        s = f"group:{g}"
+        group = state.groups[g]
+        if not group["members"]:
             continue
         first = group["members"][0]
         master = state.smo_master(g)
@@ -291,7 +286,7 @@ def smo(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The capacity family's rules."""
     return [connections, smo]
 

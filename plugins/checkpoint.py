@@ -10,9 +10,8 @@ named, overridable seed parameters.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from twin.api import Parameter, RuleContext, hookimpl, parameter, rule
+from twin.api import Parameter, Rule, RuleContext, hookimpl, parameter, rule
 
 RECOMMENDED = "checkpoint.recommended_s"
 MAX_EXTRA = "checkpoint.max_extra_writes"
@@ -68,7 +67,7 @@ def disk_writes(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The checkpoint family's rules."""
     return [disk_writes]
 

@@ -16,6 +16,7 @@ from twin.api import (
     DISTRIBUTION_EVENTS,
     UP,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -194,7 +195,7 @@ def failover(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The convergence family's rules."""
     return [failover, *cul_rules()]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.api import DISTRIBUTION_EVENTS, UP, Parameter, RuleContext, Segment, parameter, rule
+from twin.api import DISTRIBUTION_EVENTS, UP, Parameter, Rule, RuleContext, Segment, parameter, rule
 
 DEAD = "convergence.dead_timer_s"
 CUL_DEAD = "convergence.cul_dead_timer_s"
@@ -145,6 +145,6 @@ def cul_parameters() -> list[Parameter]:
     ]
 
 
-def rules() -> list[Any]:
+def rules() -> list[Rule]:
     """The rules of this module."""
     return [dead_timer]

@@ -13,6 +13,7 @@ import numpy as np
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -98,11 +99,8 @@ def setup(ctx: RuleContext) -> None:
     groups = ctx.state.groups
     hs_us = v[HYPERSYNC_US]
     sa_us = v[STANDALONE_US]
-    for s in ctx.changes.subjects:
-        if s[:6] == "group:":
-            group = groups.get(int(s[6:]))
-            if group is not None:
-                ctx.metric(s, "latency.setup_us", hs_us if group["hypersync"] else sa_us)
+    for g in ctx.touched_groups():
+        ctx.metric(f"group:{g}", "latency.setup_us", hs_us if groups[g]["hypersync"] else sa_us)
     if groups:
         value = ctx.metrics.value
         weighted = total_cps = plain = 0.0
@@ -122,7 +120,7 @@ def setup(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The latency family's rules."""
     return [setup]
 

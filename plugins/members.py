@@ -10,14 +10,14 @@ marks them on its scrubber.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twin.api import (
     DOWN,
     DOWN_ADMIN,
     MEMBER_STATE_EVENTS,
     Finding,
     Metric,
+    Parameter,
+    Rule,
     RuleContext,
     Severity,
     hookimpl,
@@ -74,12 +74,12 @@ def out_of_service(ctx: RuleContext) -> Out:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The members family's rules."""
     return [out_of_service]
 
 
 @hookimpl
-def twin_register_parameters() -> list[Any]:
+def twin_register_parameters() -> list[Parameter]:
     """The members family declares no parameters (it reads states, it does not measure)."""
     return []

@@ -17,6 +17,7 @@ import numpy as np
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     expm1_exact,
@@ -318,12 +319,11 @@ def fragmented(ctx: RuleContext) -> None:
     state = ctx.state
     stored = ctx.metrics.value
     subjects = ctx.changes.subjects
-    touched = [int(s[6:]) for s in subjects if s[:6] == "group:"]
+    touched = ctx.touched_groups()
     ids = {s[7:] for s in subjects if s[:7] == "member:"}
     if ctx.type in GROUP_WIDE:
         for g in touched:
-            if g in state.groups:
-                ids.update(state.groups[g]["members"])
+            ids.update(state.groups[g]["members"])
     fresh: dict[str, float] = {}
     for member_id in ids:
         m = state.members.get(member_id)
@@ -333,9 +333,7 @@ def fragmented(ctx: RuleContext) -> None:
     tolerance = v[TOLERANCE]
     group_worst: dict[int, float] = {}
     for g in touched:
-        group = state.groups.get(g)
-        if group is None:
-            continue
+        group = state.groups[g]
         worst = 0.0
         above: dict[str, float] = {}
         for member_id in group["members"]:
@@ -369,7 +367,7 @@ def fragmented(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The memory family's rules."""
     return [usage, fragmented]
 

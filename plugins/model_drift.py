@@ -19,6 +19,7 @@ from typing import Any
 from twin.api import (
     MetricObserved,
     Parameter,
+    Rule,
     RuleContext,
     hookimpl,
     observed_subject,
@@ -65,7 +66,7 @@ def model_drift(ctx: RuleContext) -> None:
     if found is None:
         return
     observed = float(event.value)
-    tolerance = ctx.bands[TOLERANCE][1]
+    tolerance = ctx.param(TOLERANCE)
     where = observed_subject(event.subject, event.metric)
     error = relative_error(observed, found.value)
     ctx.metric(where, "twin.model_error", error)
@@ -88,7 +89,7 @@ def model_drift(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The model-drift rule."""
     return [model_drift]
 

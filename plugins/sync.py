@@ -20,6 +20,7 @@ from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -139,11 +140,8 @@ def links(ctx: RuleContext) -> None:
         )
     for link in sync_links:
         reasons = []
-        served = [
-            state.members[end[7:]]["group"]
-            for end in (link["a"], link["b"])
-            if end.startswith("member:")
-        ] or list(state.groups)
+        ends = (ctx.group_of(link["a"]), ctx.group_of(link["b"]))
+        served = [g for g in ends if g is not None] or list(state.groups)
         biggest = max((len(state.groups[g]["members"]) for g in served), default=0)
         if biggest > large:
             if not link["dedicated"]:
@@ -271,13 +269,9 @@ def traffic(ctx: RuleContext) -> None:
     metrics = ctx.metrics
     value = metrics.value
     fresh: dict[int, tuple[float, float, float]] = {}
-    for s in ctx.changes.subjects:
-        if s[:6] != "group:":
-            continue
-        group_id = int(s[6:])
-        group = state.groups.get(group_id)
-        if group is None:
-            continue
+    for group_id in ctx.touched_groups():
+        s = f"group:{group_id}"
+        group = state.groups[group_id]
         if group["hypersync"]:
             base = (
                 value(s, "load.cps", 0.0) * per_new + value(s, "load.connections", 0.0) * per_conn
@@ -325,7 +319,7 @@ def traffic(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The sync family's rules."""
     return [links, traffic, *site_rules()]
 

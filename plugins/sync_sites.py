@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.api import MEMBER_STATE_EVENTS, UP, Parameter, RuleContext, Segment, parameter, rule
+from twin.api import MEMBER_STATE_EVENTS, UP, Parameter, Rule, RuleContext, Segment, parameter, rule
 
 STANDBY_MIN = "sync.standby_min_fraction"
 INTERVAL = "sync.delta_interval_ms"
@@ -68,7 +68,7 @@ def standby_site(ctx: RuleContext) -> None:
     active = state.active_site
     if active is None or len(state.sites) < 2:
         return
-    minimum = ctx.bands[STANDBY_MIN][1]
+    minimum = ctx.param(STANDBY_MIN)
     for g in sorted(state.groups):
         counts = _up_by_site(ctx, g)
         active_up = counts.get(active, 0)
@@ -100,7 +100,7 @@ def standby_site(ctx: RuleContext) -> None:
 def _backup_lag_segment(seg: Segment) -> None:
     """:func:`backup_lag` over a run of load events (the same sums, on columns)."""
     state = seg.state
-    interval_s = seg.bands[INTERVAL][1] / 1000.0
+    interval_s = seg.param(INTERVAL) / 1000.0
     total: Any = 0.0
     for g in sorted(state.groups):
         group = state.groups[g]
@@ -131,7 +131,7 @@ def backup_lag(ctx: RuleContext) -> None:
     failure of their owner loses because no backup holds them yet. The system
     value is the sum over groups."""
     state = ctx.state
-    interval_s = ctx.bands[INTERVAL][1] / 1000.0
+    interval_s = ctx.param(INTERVAL) / 1000.0
     total = 0.0
     for g in sorted(state.groups):
         group = state.groups[g]
@@ -171,6 +171,6 @@ def site_parameters() -> list[Parameter]:
     ]
 
 
-def rules() -> list[Any]:
+def rules() -> list[Rule]:
     """The rules of this module."""
     return [standby_site, backup_lag]

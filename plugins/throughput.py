@@ -13,6 +13,7 @@ import numpy as np
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -29,7 +30,7 @@ EVENTS = DISTRIBUTION_EVENTS
 
 def _scale(ctx: RuleContext, serving: int) -> float:
     """What each serving member keeps of its capacity when ``serving`` members serve."""
-    scale: float = (1.0 - ctx.values[OVERHEAD]) ** max(serving - 1, 0)
+    scale: float = (1.0 - ctx.param(OVERHEAD)) ** max(serving - 1, 0)
     return scale
 
 
@@ -40,7 +41,7 @@ def _member_gbps(ctx: RuleContext, m: dict[str, Any]) -> float:
     if not any(peer is m for peer in serving):
         return 0.0
     own = m["throughput_capacity_gbps"]
-    cap = (ctx.values[DEFAULT] if own is None else float(own)) * _scale(ctx, len(serving))
+    cap = (ctx.param(DEFAULT) if own is None else float(own)) * _scale(ctx, len(serving))
     offered: float = m["throughput_gbps"]
     return offered if offered < cap else cap
 
@@ -101,16 +102,12 @@ def delivery(ctx: RuleContext) -> None:
     serve. Per group and system: ``throughput.gbps`` = the sum over serving members,
     ``throughput.capacity_gbps`` = the sum of their capacities, so n equal members can
     deliver n × (1 − overhead)^(n − 1) × one member: near-linear, a bit less than n ×."""
-    default = ctx.values[DEFAULT]
+    default = ctx.param(DEFAULT)
     state = ctx.state
     stored = ctx.metrics.value
     rows: dict[int, tuple[float, float]] = {}
-    for s in ctx.changes.subjects:
-        if s[:6] != "group:":
-            continue
-        g = int(s[6:])
-        if g not in state.groups:
-            continue
+    for g in ctx.touched_groups():
+        s = f"group:{g}"
         serving = state.serving_members(g)
         scale = _scale(ctx, len(serving))
         total = capacity = 0.0
@@ -140,7 +137,7 @@ def delivery(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The throughput family's rules."""
     return [delivery]
 

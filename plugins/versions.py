@@ -22,6 +22,8 @@ from twin.api import (
     UPGRADING,
     Finding,
     Metric,
+    Parameter,
+    Rule,
     RuleContext,
     Severity,
     hookimpl,
@@ -50,13 +52,9 @@ def mixed(ctx: RuleContext) -> Out:
     back) on every member."""
     out: Out = []
     state = ctx.state
-    for s in sorted(ctx.changes.subjects):
-        if s[:6] != "group:":
-            continue
-        g = int(s[6:])
-        group = state.groups.get(g)
-        if group is None:
-            continue
+    for g in ctx.touched_groups():
+        s = f"group:{g}"
+        group = state.groups[g]
         counts: dict[str, int] = {}
         for i in group["members"]:
             m = state.members[i]
@@ -193,12 +191,12 @@ def mixed_outside_window(ctx: RuleContext) -> Out:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The versions family's rules."""
     return [mixed, mixed_outside_window, upgrade_not_grouped]
 
 
 @hookimpl
-def twin_register_parameters() -> list[Any]:
+def twin_register_parameters() -> list[Parameter]:
     """The versions family declares no parameters (it counts, it does not measure)."""
     return []

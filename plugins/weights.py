@@ -14,6 +14,7 @@ from typing import Any
 from twin.api import (
     DISTRIBUTION_EVENTS,
     Parameter,
+    Rule,
     RuleContext,
     Segment,
     hookimpl,
@@ -25,12 +26,6 @@ TOLERANCE = "weights.imbalance_tolerance"
 
 LOAD_EVENTS = DISTRIBUTION_EVENTS
 IMBALANCE_EVENTS = tuple(e for e in LOAD_EVENTS if e != "load_changed")
-
-
-def _touched_groups(ctx: RuleContext) -> list[int]:
-    groups = ctx.state.groups
-    found = {int(s[6:]) for s in ctx.changes.subjects if s[:6] == "group:"}
-    return [g for g in found if g in groups]
 
 
 def _connections(ctx: RuleContext, m: dict[str, Any]) -> float:
@@ -99,7 +94,7 @@ def load(ctx: RuleContext) -> None:
     cores), carries CPU as work (fewer serving cores each work harder) and lets a
     member's own sample win over its share. Per group (``group:<n>``): the sum of
     connections and cps over the serving members, and their mean CPU %."""
-    for g in _touched_groups(ctx):
+    for g in ctx.touched_groups():
         serving = ctx.state.serving_members(g)
         subject = f"group:{g}"
         conns = cps = cpu = 0.0
@@ -175,7 +170,7 @@ def imbalance(ctx: RuleContext) -> None:
 
 
 @hookimpl
-def twin_register_rules() -> list[Any]:
+def twin_register_rules() -> list[Rule]:
     """The weights family's rules."""
     return [load, imbalance]
 

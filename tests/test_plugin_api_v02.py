@@ -149,3 +149,60 @@ def test_the_documented_0_2_plugin_passes_mypy_strict_and_a_typo_fails(tmp_path:
     assert all(line.startswith("acme_typo.py:") for line in errors), done.stdout
     assert len(errors) == 1, done.stdout
     assert 'TypedDict "MemberRecord" has no key "cpu_pcnt"' in errors[0]
+
+
+# -- helpers the built-ins share ------------------------------------------------------------------
+
+
+def test_subject_parse_takes_a_subject_apart() -> None:
+    from twin.api import SYSTEM, Subject
+
+    member = Subject.parse("member:1_01")
+    assert (member.kind, member.key) == ("member", "1_01")
+    assert str(member) == "member:1_01"
+    assert Subject.parse("group:12").number == 12
+    assert Subject.parse("link:sync:a").key == "sync:a"  # only the first ':' separates
+    system = Subject.parse(SYSTEM)
+    assert (system.kind, system.key, str(system)) == ("system", "", "system")
+    with pytest.raises(ValueError, match="1_01"):
+        _ = member.number
+
+
+def test_group_of_and_the_touched_helpers_answer_for_the_existing_subjects() -> None:
+    from twin.api import Rule, RuleContext, group_of, hookimpl, rule
+
+    seen: list[tuple[str, list[int], list[str], int | None]] = []
+
+    @rule(id="probe.touched", summary="records what each event touched", events=None)
+    def probe(ctx: RuleContext) -> None:
+        seen.append(
+            (ctx.type, ctx.touched_groups(), ctx.touched_members(), ctx.group_of("member:2_01"))
+        )
+
+    class Probe:
+        @staticmethod
+        @hookimpl
+        def twin_register_rules() -> list[Rule]:
+            return [probe]
+
+    events = [
+        *dual_site(members_per_site=2),
+        *group_load(cpu_pct=40),
+        ("member_removed", {"member": "1_02"}),
+    ]
+    result = run_scenario(events, plugins=[Probe()], builtins=False)
+    state = result.engine.state
+    assert group_of(state, "member:1_01") == 1
+    assert group_of(state, "group:1") == 1
+    assert group_of(state, "member:1_02") is None  # removed
+    assert group_of(state, "group:9") is None
+    assert group_of(state, "site:1") is None
+    assert group_of(state, "system") is None
+    load = next(s for s in seen if s[0] == "load_changed")
+    assert load[1] == [1]
+    assert load[2] == ["1_01", "1_02"]  # the serving (ACTIVE-site) members, in Maestro order
+    assert load[3] == 1
+    removed = seen[-1]
+    assert removed[0] == "member_removed"
+    assert "1_02" not in removed[2]
+    assert removed[1] == [1]

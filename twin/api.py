@@ -104,6 +104,7 @@ from twin.state import (
     TwinState,
     member_sort_key,
 )
+from twin.subjects import SYSTEM, Subject, group_of
 from twin.text_import import ImportContext, ImportOptions, ImportReport, TextImporter
 
 API_VERSION = "0.2"
@@ -119,6 +120,7 @@ __all__ = [
     "DOWN",
     "DOWN_ADMIN",
     "MEMBER_STATE_EVENTS",
+    "SYSTEM",
     "UP",
     "UPGRADING",
     "ActiveFinding",
@@ -170,6 +172,7 @@ __all__ = [
     "SiteAdded",
     "SiteFailover",
     "SiteRecord",
+    "Subject",
     "TextImporter",
     "TwinInputError",
     "TwinState",
@@ -181,6 +184,7 @@ __all__ = [
     "VsRemoved",
     "WeightChanged",
     "expm1_exact",
+    "group_of",
     "hookimpl",
     "member_sort_key",
     "observed_subject",

@@ -35,6 +35,7 @@ import attrs
 from twin.events import Event
 from twin.profile import Domain, Parameter, Profile, domain_of
 from twin.records import GroupRecord, LinkRecord, MemberRecord, OrchestratorRecord, SiteRecord
+from twin.subjects import group_of
 
 if TYPE_CHECKING:
     from twin.reducer import Changes
@@ -327,6 +328,25 @@ class RuleContext:
     def orchestrators(self) -> Mapping[str, OrchestratorRecord]:
         """Orchestrator id → :class:`~twin.records.OrchestratorRecord`, typed."""
         return cast("Mapping[str, OrchestratorRecord]", self.state.orchestrators)
+
+    # -- what the event touched (plugin API 0.2) ---------------------------------------------
+
+    def touched_members(self) -> list[str]:
+        """Ids of the existing members the event touched, in Maestro order.
+
+        An incremental rule judges exactly these (and :meth:`touched_groups`).
+        """
+        members = self.state.members
+        return [m for m in self.changes.touched_members() if m in members]
+
+    def touched_groups(self) -> list[int]:
+        """Numbers of the existing groups the event touched, ascending."""
+        groups = self.state.groups
+        return [g for g in self.changes.touched_groups() if g in groups]
+
+    def group_of(self, subject: str) -> int | None:
+        """The group ``subject`` is about: a group's number, a member's group, else None."""
+        return group_of(self.state, subject)
 
     # -- parameters ------------------------------------------------------------------------------
 
