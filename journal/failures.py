@@ -78,6 +78,20 @@ def lock_holders(path: str | Path) -> list[int]:
     return holders
 
 
+ROOM_NEEDED = 64 * 1024
+"""Free bytes below which a disk counts as full: SQLite cannot make a WAL journal's
+``-shm`` (32 KiB) or grow its ``-wal``, and reports an I/O error rather than a full disk."""
+
+
+def disk_full(path: str | Path) -> bool:
+    """True if the disk holding the file ``path`` has (almost) no room left."""
+    try:
+        stats = os.statvfs(Path(path).parent)
+    except (OSError, AttributeError):  # no statvfs (Windows), or no such folder
+        return False
+    return stats.f_bavail * stats.f_frsize < ROOM_NEEDED
+
+
 def describe_process(pid: int) -> str:
     """``process 1234 (twin import prod.db big.jsonl)``, or just the pid."""
     try:
@@ -113,7 +127,11 @@ def translate(exc: sqlite3.Error, shown: str | None, *, wait: float | None = Non
             "cannot write: the journal is read-only (file permissions, a read-only folder "
             "or read-only media); nothing was written"
         )
-    elif code == SQLITE_FULL or "disk is full" in text:
+    elif (
+        code == SQLITE_FULL
+        or "disk is full" in text
+        or (code == SQLITE_IOERR and shown is not None and disk_full(shown))
+    ):
         problem = (
             "cannot write: the disk is full; nothing was written (free some space, "
             "or use a journal on another disk)"

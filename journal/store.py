@@ -44,6 +44,26 @@ def _unwritable(file: Path, exc: sqlite3.Error) -> bool:
     return not os.access(file, os.W_OK) or not os.access(file.parent, os.W_OK)
 
 
+def _no_room(file: Path, exc: sqlite3.Error) -> bool:
+    """True if ``exc`` came from a disk too full for SQLite to open the journal to write.
+
+    A WAL journal needs room for its ``-shm`` file even to be read; on a full disk it
+    can still be read as an immutable file.
+    """
+    code = failures.code_of(exc)
+    return code in (failures.SQLITE_FULL, failures.SQLITE_IOERR) and failures.disk_full(file)
+
+
+_READ_ONLY_MEDIA = (
+    "cannot write: the journal or its folder is read-only (read-only media or "
+    "mount, or file permissions); it was opened for reading only; nothing was written"
+)
+_FULL_DISK = (
+    "cannot write: the disk is full; it was opened for reading only; nothing was written "
+    "(free some space, or use a journal on another disk)"
+)
+
+
 def _remove_journal_files(file: Path) -> None:
     """Remove a journal this process just failed to create (nothing half-made is left)."""
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -192,6 +212,10 @@ class Journal:
                 _remove_journal_files(file)
             elif not create and _unwritable(file, exc):
                 return cls._open_immutable(file, registry=registry, snapshots=snapshots)
+            elif not create and _no_room(file, exc):
+                return cls._open_immutable(
+                    file, registry=registry, snapshots=snapshots, why=_FULL_DISK
+                )
             raise failures.translate(exc, shown, wait=wait) from None
         except BaseException:
             conn.close()
@@ -204,9 +228,17 @@ class Journal:
 
     @classmethod
     def _open_immutable(
-        cls, file: Path, *, registry: EventRegistry | None, snapshots: bool
+        cls,
+        file: Path,
+        *,
+        registry: EventRegistry | None,
+        snapshots: bool,
+        why: str = _READ_ONLY_MEDIA,
     ) -> Journal:
-        """Open a journal on read-only media: SQLite's ``immutable=1``, never written."""
+        """Open a journal on read-only media (or a full disk): SQLite's ``immutable=1``.
+
+        Nothing is written to it; ``why`` is what a refused write says.
+        """
         shown = str(file)
         uri = f"file:{urllib.parse.quote(str(file.resolve()))}?immutable=1"
         try:
@@ -215,14 +247,12 @@ class Journal:
         except sqlite3.Error as exc:
             raise failures.translate(exc, shown) from None
         journal = cls(conn, shown, registry=registry, snapshots=snapshots, read_only=True)
-        journal._read_only_why = (
-            "cannot write: the journal or its folder is read-only (read-only media or "
-            "mount, or file permissions); it was opened for reading only; nothing was written"
-        )
+        journal._read_only_why = why
+        where = "on a full disk" if why is _FULL_DISK else "on read-only media"
         wal = Path(f"{file}-wal")
         if wal.exists() and wal.stat().st_size > 0:
             journal.warn(
-                f"{shown} is on read-only media and its {wal.name} ({wal.stat().st_size:,} "
+                f"{shown} is {where} and its {wal.name} ({wal.stat().st_size:,} "
                 "bytes) cannot be read from there: the latest events may be missing. Copy "
                 f"{file.name} together with {wal.name} to writable storage, or make a "
                 "single-file copy with `twin export` where it was written"

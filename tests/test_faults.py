@@ -138,6 +138,41 @@ def test_a_full_filesystem_refuses_the_import_and_the_journal_stays_whole(
     assert ran.out.count('"seq":') == 3
 
 
+@needs_namespaces
+def test_a_journal_on_a_full_disk_can_still_be_read_and_refuses_writes_as_full(
+    tmp_path: Path,
+) -> None:
+    """With no room for its -shm, SQLite reports an I/O error even to readers."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    small = write_jsonl(tmp_path / "small.jsonl", GENESIS)
+    journal = disk / "j.db"
+    ran = in_namespace(
+        small_filesystem(disk, 512),
+        " && ".join(
+            [
+                twin_command("init", journal),
+                twin_command("import", journal, small),
+                f"{{ dd if=/dev/zero of={disk / 'filler'} bs=4k 2>/dev/null; true; }}",
+                twin_command("log", journal, "--format", "jsonl"),
+                twin_command("verify", journal),
+                f"{{ {twin_command('append', journal, 'note', 'text=hi')}; echo append=$?; }}",
+                f"rm {disk / 'filler'}",
+                twin_command("append", journal, "note", "text=hi"),
+                twin_command("verify", journal),
+            ]
+        ),
+    )
+    assert ran.code == 0, ran.err
+    assert ran.out.count('"seq":') == 3
+    assert "ok: 3 events, hash chain intact" in ran.out
+    assert "append=2" in ran.out and "Traceback" not in ran.err
+    refusal = [line for line in ran.err.splitlines() if "cannot write" in line]
+    assert len(refusal) == 1 and "the disk is full" in refusal[0], ran.err
+    assert "input/output error" not in ran.err
+    assert "ok: 4 events, hash chain intact" in ran.out  # room again: writes work
+
+
 # -- item 7: a read-only journal file ------------------------------------------------------------
 
 
