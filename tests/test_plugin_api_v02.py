@@ -206,3 +206,97 @@ def test_group_of_and_the_touched_helpers_answer_for_the_existing_subjects() -> 
     assert removed[0] == "member_removed"
     assert "1_02" not in removed[2]
     assert removed[1] == [1]
+
+
+# -- one validator: at load time and in check_plugin ----------------------------------------------
+
+TYPO_PLUGIN = """
+from twin.api import RuleContext, hookimpl, rule
+
+
+@rule(id="acme.typo", summary="waits for an event type that does not exist",
+      events=["load_chnged"], metrics={"acme.typo": "count"})
+def typo(ctx: RuleContext) -> None:
+    ctx.metric("system", "acme.typo", 1)
+
+
+@rule(id="twin.mine", summary="takes the engine's family", events=["note"],
+      metrics={"acme.mine": "count"})
+def mine(ctx: RuleContext) -> None:
+    ctx.metric("system", "acme.mine", 1)
+
+
+@rule(id="acme.fine", summary="counts load events", events=["load_changed"],
+      metrics={"acme.loads": "count"})
+def fine(ctx: RuleContext) -> None:
+    ctx.metric("system", "acme.loads", ctx.metrics.value("system", "acme.loads", 0.0) + 1)
+
+
+@hookimpl
+def twin_register_rules():
+    return [typo, mine, fine]
+"""
+
+
+def _typo_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "acme.py").write_text(TYPO_PLUGIN, encoding="utf-8")
+    return folder
+
+
+def test_a_rule_with_an_unknown_event_type_or_the_reserved_family_is_refused_alone(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from tests.cli_helpers import run_twin
+
+    folder = _typo_folder(tmp_path)
+    listed = run_twin("--plugins-dir", folder, "plugins", "--json")
+    assert listed.code == 0, listed
+    acme = next(p for p in json.loads(listed.out) if p["name"] == "acme")
+    assert acme["status"] == "loaded"
+    assert acme["rules"] == ["acme.fine"]  # the good rule still runs
+    assert acme["refused"] == [
+        "acme.typo: unknown event type 'load_chnged'; did you mean 'load_changed'?",
+        "twin.mine: the family 'twin' is reserved for the engine's own findings",
+    ]
+    table = run_twin("--plugins-dir", folder, "plugins")
+    assert "refused rule acme.typo: unknown event type 'load_chnged'" in " ".join(table.out.split())
+    rules = run_twin("--plugins-dir", folder, "rules", "--json")
+    ids = {r["id"] for r in json.loads(rules.out)}
+    assert "acme.fine" in ids and "acme.typo" not in ids and "twin.mine" not in ids
+
+
+def test_strict_mode_refuses_to_go_on_with_a_refused_rule(tmp_path: Path) -> None:
+    from twin.engine import PluginError
+    from twin.plugin_manager import TwinPluginManager
+
+    manager = TwinPluginManager(
+        autoload=False, plugins_dir=_typo_folder(tmp_path), strict=True, builtins=True
+    )
+    with pytest.raises(PluginError, match=r"rule acme\.typo refused: unknown event type"):
+        manager.rules()
+
+
+def test_check_plugin_says_what_loading_says(tmp_path: Path) -> None:
+    from twin.plugin_manager import TwinPluginManager
+    from twin.testing import check_plugin
+
+    folder = _typo_folder(tmp_path)
+    manager = TwinPluginManager(autoload=False, plugins_dir=folder, strict=False)
+    manager.rules()
+    refused = manager.infos["acme"].refused
+    problems = check_plugin(load_plugin_file(folder / "acme.py"), name="acme")
+    for line in refused:
+        rule_id, why = line.split(": ", 1)
+        assert f"rule {rule_id!r}: {why}" in problems, problems
+
+
+def test_builtins_pass_the_validator() -> None:
+    from twin.plugin_manager import TwinPluginManager
+
+    manager = TwinPluginManager(autoload=False, strict=True)
+    assert manager.rules()
+    assert all(not info.refused for info in manager.plugin_infos())

@@ -40,7 +40,7 @@ from twin.event_files import Importer
 from twin.events import CORE_EVENTS, Event, EventRegistry
 from twin.frames import Frame
 from twin.profile import DEFAULT_PROFILE, Parameter, Profile, default_profile, load_profile
-from twin.rules import check_rule_shape
+from twin.rule_checks import PARAMETERS, SHAPE, rule_problems
 
 GROUP = "maestro_twin"
 OUR_DISTRIBUTION = "maestro-twin"
@@ -63,7 +63,9 @@ class PluginInfo:
         origin: ``entry-point``, ``plugins-dir`` or ``registered``.
         error: why it failed, or why it is blocked.
         hooks: the hooks it implements.
-        rules: the ids of the rules it registered.
+        rules: the ids of the rules it registered (and that run).
+        refused: one line per rule of it that was refused, and why (the plugin's
+            other rules still run): ``"acme.typo: unknown event type 'load_chnged'"``.
     """
 
     name: str
@@ -75,6 +77,7 @@ class PluginInfo:
     error: str | None = None
     hooks: list[str] = attrs.field(factory=list)
     rules: list[str] = attrs.field(factory=list)
+    refused: list[str] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``twin plugins --json``."""
@@ -287,6 +290,7 @@ class TwinPluginManager:
             failed = self._failed_names()
             for info in self.infos.values():
                 info.rules = []
+                info.refused = []
             self._registry = self._collect_event_types()
             self._parameters = self._collect_parameters()
             self._importers = self._collect_importers()
@@ -323,24 +327,40 @@ class TwinPluginManager:
         return self._rules
 
     def _collect_rules(self, declared: set[str]) -> list[RegisteredRule]:
+        """Every rule that passes :func:`twin.rule_checks.rule_problems`.
+
+        A malformed or duplicate rule, or one reading a parameter nobody declares,
+        fails its whole plugin (as in plugin API 0.1). A rule with any other problem
+        (an unknown event type in ``events``, the reserved ``twin`` family, a
+        severity that is no ``Severity``, metrics without units) is refused alone:
+        its plugin's other rules run, and ``twin plugins`` says why.
+        """
         seen: dict[str, str] = {}
         rules: list[RegisteredRule] = []
+        registry = self._registry
         for plugin, result in self.collect("twin_register_rules"):
+            reserved_ok = self._is_ours(plugin)
             for rule in self._items(plugin, "twin_register_rules", result):
-                problems = check_rule_shape(rule)
+                found = rule_problems(
+                    rule, event_types=registry, parameters=declared, reserved_ok=reserved_ok
+                )
                 rule_id = getattr(rule, "id", repr(rule))
-                if not problems and rule_id in seen:
-                    problems = [f"rule id {rule_id!r} is already registered by {seen[rule_id]}"]
-                if not problems:
-                    missing = [n for n in getattr(rule, "parameters", ()) if n not in declared]
-                    if missing:
-                        problems = [
-                            f"rule {rule_id} reads parameter {', '.join(map(repr, missing))}, "
-                            "which no loaded plugin declares (is the plugin that declares it "
-                            "disabled or failed?)"
-                        ]
-                if problems:
-                    self._fail_plugin(plugin, "; ".join(problems))
+                fatal = [p.text for p in found if p.kind == SHAPE]
+                if not fatal and rule_id in seen:
+                    fatal = [f"rule id {rule_id!r} is already registered by {seen[rule_id]}"]
+                if not fatal and any(p.kind == PARAMETERS for p in found):
+                    missing = [n for n in rule.parameters if n not in declared]
+                    fatal = [
+                        f"rule {rule_id} reads parameter {', '.join(map(repr, missing))}, "
+                        "which no loaded plugin declares (is the plugin that declares it "
+                        "disabled or failed?)"
+                    ]
+                if fatal:
+                    self._fail_plugin(plugin, "; ".join(fatal))
+                    continue
+                refusals = [p.text for p in found if p.refuse]
+                if refusals:
+                    self._refuse(plugin, rule_id, "; ".join(refusals))
                     continue
                 seen[rule_id] = plugin
                 rules.append(RegisteredRule(rule, plugin))
@@ -348,6 +368,22 @@ class TwinPluginManager:
                     self.infos[plugin].rules.append(rule_id)
         live = self._failed_names()
         return sorted((r for r in rules if r.plugin not in live), key=lambda r: r.id)
+
+    def _refuse(self, plugin: str, rule_id: str, why: str) -> None:
+        """Refuse one rule of ``plugin`` (strict mode: fail)."""
+        if self.strict:
+            raise PluginError(f"plugin {plugin}: rule {rule_id} refused: {why}")
+        info = self.infos.get(plugin)
+        if info is not None:
+            info.refused.append(f"{rule_id}: {why}")
+
+    def _is_ours(self, plugin: str) -> bool:
+        """True for maestro-twin's own plugins, which may use the reserved ``twin`` family."""
+        info = self.infos.get(plugin)
+        if info is not None and info.builtin:
+            return True
+        module = getattr(self.pm.get_plugin(plugin), "__name__", "")
+        return isinstance(module, str) and module.split(".", 1)[0] == "plugins"
 
     def event_registry(self) -> EventRegistry:
         """The core catalog plus every plugin's event types."""

@@ -630,24 +630,6 @@ def parameter(
     )
 
 
-def check_rule_shape(rule_obj: Any) -> list[str]:
-    """Problems with a rule object's declaration (empty when it is well formed)."""
-    problems = []
-    for attr in ("id", "summary", "events", "parameters", "raises", "metrics", "evaluate"):
-        if not hasattr(rule_obj, attr):
-            problems.append(f"missing attribute {attr!r}")
-    if problems:
-        return problems
-    if not isinstance(rule_obj.id, str) or not RULE_ID.match(rule_obj.id):
-        problems.append(f"rule id {rule_obj.id!r} is not <family>.<kebab-slug>")
-    if not rule_obj.summary:
-        problems.append(f"rule {rule_obj.id!r} has no summary")
-    for finding_id in rule_obj.raises:
-        if not RULE_ID.match(finding_id):
-            problems.append(f"finding id {finding_id!r} is not <family>.<kebab-slug>")
-    return problems
-
-
 def parameters_of(items: Iterable[Parameter]) -> dict[str, Parameter]:
     """Index parameters by name."""
     return {p.name: p for p in items}

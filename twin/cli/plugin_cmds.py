@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 import click
 from rich.table import Table
@@ -13,6 +15,9 @@ from twin.errors import TwinInputError
 from twin.profile import Parameter
 from twin.textsafe import safe_text
 from twin.units import format_band, format_value
+
+if TYPE_CHECKING:
+    from twin.plugin_manager import PluginInfo
 
 
 @click.command("plugins")
@@ -38,9 +43,14 @@ def plugins_cmd(as_json: bool) -> None:
             kind,
             Text(safe_text(package)),
             str(len(i.rules)),
-            Text(safe_text(i.error or "")),
+            Text(safe_text("; ".join([*([i.error] if i.error else []), *refused_notes(i)]))),
         )
     out().print(table)
+
+
+def refused_notes(info: PluginInfo) -> list[str]:
+    """``refused rule ID: why`` for each rule of the plugin that was refused."""
+    return [f"refused rule {line}" for line in info.refused]
 
 
 @click.command("rules")

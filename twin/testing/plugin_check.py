@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -42,13 +41,12 @@ from twin.events import Event, EventRegistry
 from twin.frames import Frame
 from twin.plugin_manager import GROUP, TwinPluginManager
 from twin.profile import PROVENANCES, Parameter
-from twin.rules import Finding, Metric, RuleContext, Severity, check_rule_shape
+from twin.rule_checks import METRICS, PARAMETER_NAME, RAISES, SHAPE, rule_problems
+from twin.rules import Finding, Metric, RuleContext, Severity
 from twin.testing.builders import smoke_events
 from twin.testing.isolation import isolated_manager
 from twin.testing.scenario import make_envelopes
 
-PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+\Z")
-RESERVED_FAMILY = "twin"
 HOOK_NAMES = frozenset(
     name for name in vars(hookspecs) if name.startswith("twin_") and callable(vars(hookspecs)[name])
 )
@@ -296,9 +294,10 @@ def _check_rules(
     good = []
     for rule in rules:
         label = f"rule {getattr(rule, 'id', rule)!r}"
-        shape = _shape(rule)
+        found = rule_problems(rule, event_types=registry, parameters=declared, reserved_ok=ours)
+        shape = [p for p in found if p.kind == SHAPE]
         for problem in shape:
-            problems.add(f"{label}: {problem}")
+            problems.add(f"{label}: {problem.text}")
         if shape:
             continue
         rule_id = rule.id
@@ -313,82 +312,16 @@ def _check_rules(
             )
             ok = False
         seen.add(rule_id)
-        if rule_id.split(".", 1)[0] == RESERVED_FAMILY and not ours:
-            problems.add(f"{label}: the family 'twin' is reserved for the engine's own findings")
-        if "\n" in rule.summary.strip():
-            problems.add(f"{label}: the summary must be one line")
-        ok = _check_rule_fields(rule, label, registry, declared, produced, problems, ours) and ok
+        for problem in found:
+            problems.add(f"{label}: {problem.text}")
+            if problem.kind in (RAISES, METRICS) or problem.text.startswith("events must"):
+                ok = False  # unfit even for the smoke run
+        for metric_name in getattr(rule, "reads", ()) or ():
+            if metric_name not in produced:
+                problems.add(f"{label}: reads metric {metric_name!r}, which no rule computes")
         if ok:
             good.append(rule)
     return good
-
-
-def _shape(rule: Any) -> list[str]:
-    """The declaration problems that make a rule unfit to run at all."""
-    missing = [
-        f"missing attribute {attr!r}"
-        for attr in ("id", "summary", "events", "parameters", "raises", "metrics", "incremental")
-        if not hasattr(rule, attr)
-    ]
-    if not callable(getattr(rule, "evaluate", None)):
-        missing.append("missing method 'evaluate(ctx)'")
-    if missing:
-        return missing
-    if not isinstance(rule.summary, str):
-        return ["summary must be a string"]
-    if not isinstance(rule.raises, Mapping) or not all(isinstance(k, str) for k in rule.raises):
-        return ["raises must map finding ids to severities"]
-    if isinstance(rule.parameters, str) or not all(isinstance(p, str) for p in rule.parameters):
-        return ["parameters must be a collection of parameter names"]
-    return check_rule_shape(rule)
-
-
-def _check_rule_fields(
-    rule: Any,
-    label: str,
-    registry: EventRegistry,
-    declared: Mapping[str, Parameter],
-    produced: set[str],
-    problems: _Problems,
-    ours: bool = False,
-) -> bool:
-    ok = True
-    events = rule.events
-    if events is not None:
-        if isinstance(events, str) or not all(isinstance(e, str) for e in events):
-            problems.add(f"{label}: events must be None or a collection of event type names")
-            ok = False
-        elif not events:
-            problems.add(f"{label}: declares no event types, so it never runs (None = every event)")
-        else:
-            for event_type in sorted(events):
-                if event_type not in registry:
-                    hint = registry.suggest(event_type)
-                    tail = f"; did you mean {hint!r}?" if hint else ""
-                    problems.add(f"{label}: unknown event type {event_type!r}{tail}")
-    for finding_id, severity in rule.raises.items():
-        if not isinstance(severity, Severity):
-            problems.add(f"{label}: raises[{finding_id!r}] must be a Severity, not {severity!r}")
-            ok = False
-        if finding_id.split(".", 1)[0] == RESERVED_FAMILY and not ours:
-            problems.add(f"{label}: finding id {finding_id!r} uses the reserved family 'twin'")
-    for parameter_name in rule.parameters:
-        if parameter_name not in declared:
-            close = difflib.get_close_matches(parameter_name, declared, n=1)
-            tail = f"; did you mean {close[0]!r}?" if close else ""
-            problems.add(
-                f"{label}: reads parameter {parameter_name!r}, which no plugin declares "
-                f"(declare it with twin_register_parameters){tail}"
-            )
-    if not isinstance(rule.metrics, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in rule.metrics.items()
-    ):
-        problems.add(f"{label}: metrics must map metric names to units (strings)")
-        ok = False
-    for metric_name in getattr(rule, "reads", ()) or ():
-        if metric_name not in produced:
-            problems.add(f"{label}: reads metric {metric_name!r}, which no rule computes")
-    return ok
 
 
 def _check_importers(importers: list[Any], problems: _Problems) -> None:
