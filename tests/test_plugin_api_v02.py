@@ -300,3 +300,60 @@ def test_builtins_pass_the_validator() -> None:
     manager = TwinPluginManager(autoload=False, strict=True)
     assert manager.rules()
     assert all(not info.refused for info in manager.plugin_infos())
+
+
+# -- run_scenario: name= and builtins=False ---------------------------------------------------
+
+
+def _reads_sync_plugin(tmp_path: Path) -> Any:
+    path = tmp_path / "needs_sync.py"
+    path.write_text(
+        """
+from twin.api import Rule, RuleContext, hookimpl, rule
+
+
+@rule(id="needs.sync", summary="reads a built-in parameter", events=["member_failed"],
+      parameters=["sync.network_gbps"], raises={"needs.down": "warning"},
+      metrics={"needs.gbps": "Gbps"}, incremental=True)
+def needs_sync(ctx: RuleContext) -> None:
+    ctx.metric("system", "needs.gbps", ctx.param("sync.network_gbps"))
+    for member_id in ctx.touched_members():
+        ctx.finding("needs.down", f"member:{member_id}", "member {m} failed", m=member_id)
+
+
+@hookimpl
+def twin_register_rules() -> list[Rule]:
+    return [needs_sync]
+""",
+        encoding="utf-8",
+    )
+    return load_plugin_file(path)
+
+
+def test_run_scenario_name_is_the_plugin_name_findings_carry(tmp_path: Path) -> None:
+    plugin = _reads_sync_plugin(tmp_path)
+    events = single_site(members=2) + member_failure("1_02")
+    named = run_scenario(events, plugins=[plugin], name="acme")
+    assert named.assert_finding("needs.down", "member:1_02").plugin == "acme"
+    with pytest.raises(ValueError, match="names one plugin"):
+        run_scenario(events, plugins=[plugin, plugin], name="acme")
+
+
+def test_builtins_false_still_declares_the_builtin_parameters_a_rule_reads(tmp_path: Path) -> None:
+    from twin.plugin_manager import TwinPluginManager
+
+    plugin = _reads_sync_plugin(tmp_path)
+    seed = TwinPluginManager(autoload=False, strict=True).profile().values["sync.network_gbps"]
+    alone = run_scenario(
+        single_site(members=2) + member_failure("1_02"), plugins=[plugin], builtins=False
+    )
+    assert alone.value("needs.gbps") == seed
+    assert {f.finding.rule for f in alone.findings()} == {"needs.down"}  # no built-in rule ran
+    assert "capacity.high_utilization" not in alone.engine.profile.values  # only what it reads
+    overridden = run_scenario(
+        single_site(members=2) + member_failure("1_02"),
+        plugins=[plugin],
+        builtins=False,
+        parameters={"sync.network_gbps": 25},
+    )
+    assert overridden.value("needs.gbps") == 25

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,9 @@ import attrs
 from twin.engine import Engine
 from twin.envelope import Envelope
 from twin.events import Event, EventRegistry
+from twin.hook_markers import hookimpl
 from twin.plugin_manager import TwinPluginManager
-from twin.profile import Profile
+from twin.profile import Parameter, Profile
 from twin.rules import ActiveFinding, Metric, Severity
 
 EventSpec = Event | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
@@ -166,10 +168,54 @@ def override_parameters(profile: Profile, values: Mapping[str, float]) -> Profil
     return Profile(f"{profile.name}+overrides", table, source=profile.source)
 
 
+@functools.cache
+def _builtin_parameters() -> tuple[Parameter, ...]:
+    """Every parameter the built-in plugins declare (what ``builtins=False`` still offers)."""
+    return tuple(TwinPluginManager(autoload=False, builtins=True, strict=False).parameters())
+
+
+@attrs.frozen
+class _BuiltinParameters:
+    """Declares the built-in parameters the scenario's own rules read (``builtins=False``)."""
+
+    parameters: tuple[Parameter, ...]
+
+    @hookimpl
+    def twin_register_parameters(self) -> list[Parameter]:
+        """The parameters."""
+        return list(self.parameters)
+
+
+def _provide_builtin_parameters(manager: TwinPluginManager) -> None:
+    """Declare the built-in parameters that registered rules read and nobody declares."""
+    read: set[str] = set()
+    for _plugin, result in manager.collect("twin_register_rules"):
+        try:
+            for rule in result:
+                names = getattr(rule, "parameters", ())
+                if not isinstance(names, str):
+                    read.update(n for n in names if isinstance(n, str))
+        except TypeError:
+            continue  # not a list of rules: the plugin manager says so when it settles
+    if not read:
+        return
+    declared: set[str] = set()
+    for _plugin, result in manager.collect("twin_register_parameters"):
+        try:
+            declared.update(p.name for p in result if isinstance(getattr(p, "name", None), str))
+        except TypeError:
+            continue
+    wanted = read - declared
+    found = tuple(p for p in _builtin_parameters() if p.name in wanted)
+    if found:
+        manager.register(_BuiltinParameters(found), name="builtin-parameters")
+
+
 def run_scenario(
     events: Sequence[EventSpec],
     *,
     plugins: Iterable[object] | None = None,
+    name: str | None = None,
     builtins: bool = True,
     profile: Profile | str | Path | None = None,
     strict: bool = True,
@@ -180,7 +226,12 @@ def run_scenario(
     Args:
         events: events as ``(type, data)`` tuples, dicts with ``type``, or event objects.
         plugins: extra plugin modules or objects to register (besides built-ins).
-        builtins: include the built-in rule families.
+        name: the name to register the plugin under (one plugin only), so that its
+            findings carry the name it is installed under (its entry point's name,
+            ``"example"``) instead of its module's name.
+        builtins: include the built-in rule families. Without them, the built-in
+            parameters your rules read are still declared (with their seed values),
+            so a rule reading ``sync.network_gbps`` runs alone.
         profile: a :class:`Profile`, a profile file, or None for ``seed``.
         strict: re-raise a rule's exception instead of raising ``twin.rule-crashed``.
         parameters: parameter values to override on top of ``profile``
@@ -188,10 +239,16 @@ def run_scenario(
 
     Raises:
         KeyError: ``parameters`` names a parameter no plugin declares.
+        ValueError: ``name`` with other than exactly one plugin.
     """
+    chosen_plugins = list(plugins or ())
+    if name is not None and len(chosen_plugins) != 1:
+        raise ValueError(f"name={name!r} names one plugin; {len(chosen_plugins)} were given")
     manager = TwinPluginManager(autoload=False, builtins=builtins, strict=strict)
-    for plugin in plugins or ():
-        manager.register(plugin)
+    for plugin in chosen_plugins:
+        manager.register(plugin, name=name)
+    if not builtins:
+        _provide_builtin_parameters(manager)
     chosen = profile if isinstance(profile, Profile) else manager.profile(profile)
     if parameters:
         chosen = override_parameters(chosen, parameters)
