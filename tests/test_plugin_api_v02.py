@@ -357,3 +357,92 @@ def test_builtins_false_still_declares_the_builtin_parameters_a_rule_reads(tmp_p
         parameters={"sync.network_gbps": 25},
     )
     assert overridden.value("needs.gbps") == 25
+
+
+# -- severity that escalates without resetting `since` ---------------------------------------
+
+ESCALATING = """
+from collections.abc import Iterator
+
+from twin.api import (
+    DISTRIBUTION_EVENTS, Finding, Rule, RuleContext, Severity, hookimpl, rule,
+)
+
+
+@rule(id="acme.hot", summary="warning above 80% CPU, error above 95%",
+      events=DISTRIBUTION_EVENTS, raises={"acme.hot": "warning"}, incremental=True)
+def hot(ctx: RuleContext) -> None:
+    for member_id in ctx.touched_members():
+        cpu = ctx.members[member_id]["cpu_pct"]
+        if cpu > 80:
+            severity = Severity.ERROR if cpu > 95 else None  # None: the declared warning
+            ctx.finding("acme.hot", f"member:{member_id}", "CPU {cpu:.0f}%", severity, cpu=cpu)
+
+
+@rule(id="acme.hot-old", summary="the same, written for plugin API 0.1",
+      events=DISTRIBUTION_EVENTS, raises={"acme.hot-old": "warning"}, incremental=True)
+def hot_old(ctx: RuleContext) -> Iterator[Finding]:
+    for member_id in ctx.changes.touched_members():
+        cpu = ctx.state.members[member_id]["cpu_pct"]
+        if cpu > 80:
+            severity = Severity.ERROR if cpu > 95 else Severity.WARNING
+            yield Finding("acme.hot-old", severity, f"member:{member_id}", f"CPU {cpu:.0f}%")
+
+
+@hookimpl
+def twin_register_rules() -> list[Rule]:
+    return [hot, hot_old]
+"""
+
+
+def test_a_finding_escalates_and_calms_down_keeping_its_since(tmp_path: Path) -> None:
+    from twin.testing import isolated_manager, make_envelopes
+
+    path = tmp_path / "escalating.py"
+    path.write_text(ESCALATING, encoding="utf-8")
+    plugin = load_plugin_file(path)
+    manager = isolated_manager(builtins=False, strict=True)
+    manager.register(plugin, name="acme")
+    engine = manager.build_engine()
+    events = [
+        *single_site(members=1),
+        *group_load(cpu_pct=85),  # warning raised
+        *group_load(cpu_pct=99),  # escalates to error
+        *group_load(cpu_pct=90),  # back to warning
+        *group_load(cpu_pct=10),  # clears
+    ]
+    frames = list(engine.run(make_envelopes(events, manager.event_registry())))
+    raised_at = len(events) - 3
+    warned, escalated, calmed, cleared = frames[-4:]
+    for rule_id in ("acme.hot", "acme.hot-old"):
+
+        def mine(found: Any, rule_id: str = rule_id) -> list[Any]:
+            return [a for a in found if a.finding.rule == rule_id]
+
+        assert [a.since for a in mine(warned.raised)] == [raised_at]
+        assert [a.finding.severity.value for a in mine(warned.findings)] == ["warning"]
+        # the escalation is neither a raise nor a clear: the same finding, a new severity
+        assert mine(escalated.raised) == [] and mine(escalated.cleared) == []
+        assert [(a.finding.severity.value, a.since) for a in mine(escalated.findings)] == [
+            ("error", raised_at)
+        ]
+        assert [(a.finding.severity.value, a.since) for a in mine(calmed.findings)] == [
+            ("warning", raised_at)
+        ]
+        assert [a.since for a in mine(cleared.cleared)] == [raised_at]
+    assert escalated.to_json()["findings"][0]["severity"] == "error"
+    assert escalated.findings[0].finding.severity.value == "error", "errors sort first"
+
+
+def test_check_plugin_accepts_an_escalation_through_ctx_finding(tmp_path: Path) -> None:
+    from twin.testing import check_plugin
+
+    path = tmp_path / "escalating.py"
+    path.write_text(ESCALATING, encoding="utf-8")
+    problems = check_plugin(load_plugin_file(path), name="acme")
+    # ctx.finding(..., severity) is the documented way to escalate; a 0.1 Finding object
+    # with another severity than declared is still named, with the way to do it.
+    assert not any("'acme.hot'" in p for p in problems), problems
+    assert any(
+        "'acme.hot-old' as error" in p and "pass severity= to ctx.finding" in p for p in problems
+    ), problems

@@ -415,7 +415,9 @@ class _Recorder:
                 value, low, high = stored if isinstance(stored, tuple) else (stored,) * 3
                 metric = Metric(subject, name, value, low, high)
                 items.append(metric)
+        explicit: set[int] = set()  # ctx.finding(..., severity=...): an escalation (0.2)
         for finding_id, subject, severity, message, evidence in found:
+            chosen = severity is not None and isinstance(severity, Severity)
             if severity is None:
                 severity = self.raises.get(finding_id)
             finding = Finding(
@@ -428,6 +430,8 @@ class _Recorder:
             )
             if severity is None:
                 finding.severity = None  # type: ignore[assignment]  # reported below
+            elif chosen:
+                explicit.add(id(finding))
             items.append(finding)
         self._check_per_member(ctx, label, where)
         kept: list[Metric | Finding] = []
@@ -448,7 +452,7 @@ class _Recorder:
                     )
                 )
             elif isinstance(item, Finding):
-                self._check_finding(item, ctx, label, where)
+                self._check_finding(item, ctx, label, where, id(item) in explicit)
                 if item.severity is None:
                     continue
                 kept.append(item)
@@ -536,7 +540,10 @@ class _Recorder:
                 key=(self.id, "metric-band", item.name),
             )
 
-    def _check_finding(self, item: Finding, ctx: RuleContext, label: str, where: str) -> None:
+    def _check_finding(
+        self, item: Finding, ctx: RuleContext, label: str, where: str, chosen: bool = False
+    ) -> None:
+        """Check one finding; ``chosen``: its severity was passed to ``ctx.finding``."""
         declared = self.raises.get(item.rule)
         if declared is None:
             self.problems.add(
@@ -544,13 +551,13 @@ class _Recorder:
                 "raises",
                 key=(self.id, "finding", item.rule),
             )
-        elif item.severity is None:
+        elif item.severity is None or chosen:
             pass
         elif item.severity is not declared:
             shown = getattr(item.severity, "value", item.severity)
             self.problems.add(
                 f"{label} raised {item.rule!r} as {shown} {where}, but declares it "
-                f"{declared.value}",
+                f"{declared.value} (to escalate, pass severity= to ctx.finding)",
                 key=(self.id, "severity", item.rule),
             )
         if not isinstance(item.subject, str) or not item.subject:
