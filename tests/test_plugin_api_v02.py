@@ -446,3 +446,97 @@ def test_check_plugin_accepts_an_escalation_through_ctx_finding(tmp_path: Path) 
     assert any(
         "'acme.hot-old' as error" in p and "pass severity= to ctx.finding" in p for p in problems
     ), problems
+
+
+# -- commands get a context ---------------------------------------------------------------------
+
+COMMAND_PLUGIN = '''
+import click
+
+from twin.api import CommandContext, Finding, Metric, Rule, RuleContext, hookimpl, rule
+
+
+@rule(id="local.members", summary="counts members", events=["member_added", "member_removed"],
+      metrics={"local.members": "members"})
+def members(ctx: RuleContext) -> None:
+    ctx.metric("system", "local.members", len(ctx.members))
+
+
+@hookimpl
+def twin_register_rules() -> list[Rule]:
+    return [members]
+
+
+@hookimpl
+def twin_register_commands(cli: click.Group, context: CommandContext) -> None:
+    @cli.command(name="local-summary")
+    @click.argument("source")
+    @click.option("--at", type=int)
+    def summary(source: str, at: int | None) -> None:
+        """Members, and this plugin's own metric, at one point of SOURCE."""
+        point = context.at(source, at)
+        counted = point.metric("system", "local.members")
+        ups = sum(1 for m in point.state.members.values() if m["state"] == "UP")
+        click.echo(f"#{point.seq}: {ups} UP, local.members={counted.value if counted else None}")
+        loads = sum(1 for f in context.replay(source) if f.envelope.type == "load_changed")
+        rules = sorted({f.finding.rule for f in point.findings})
+        click.echo(f"{loads} load events; findings: {', '.join(rules)}")
+'''
+
+OLD_COMMAND_PLUGIN = """
+import click
+
+from twin.api import hookimpl
+
+
+@hookimpl
+def twin_register_commands(cli):
+    @cli.command(name="old-hello")
+    def hello():
+        click.echo("hello from 0.1")
+"""
+
+
+def test_hook_twin_register_commands_context_replays_with_the_plugins_in_effect(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from tests.cli_helpers import run_twin
+
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "local.py").write_text(COMMAND_PLUGIN, encoding="utf-8")
+    (folder / "old.py").write_text(OLD_COMMAND_PLUGIN, encoding="utf-8")
+    events = tmp_path / "incident.jsonl"
+    rows = [
+        {"type": "site_added", "site": 1},
+        {"type": "group_created", "group": 1},
+        {"type": "member_added", "member": "1_01", "group": 1, "site": 1},
+        {"type": "member_added", "member": "1_02", "group": 1, "site": 1},
+        {"type": "load_changed", "group": 1, "cpu_pct": 50},
+        {"type": "member_failed", "member": "1_02"},
+    ]
+    events.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    # The rule comes from --plugins-dir: the command's replay sees it (and the built-ins).
+    done = run_twin("--plugins-dir", folder, "local-summary", events)
+    assert done.code == 0, done
+    lines = done.out.splitlines()
+    assert lines[0] == "#6: 1 UP, local.members=2"
+    assert lines[1].startswith("1 load events; findings: ")
+    assert "members.down" in lines[1]  # a built-in's finding: the same rules as `twin run`
+    at_four = run_twin("--plugins-dir", folder, "local-summary", events, "--at", "4")
+    assert at_four.out.splitlines()[0] == "#4: 2 UP, local.members=2"
+    bad = run_twin("--plugins-dir", folder, "local-summary", events, "--at", "9")
+    assert bad.code == 2 and "no event 9" in bad.err
+    # A 0.1 implementation taking only `cli` still registers its command.
+    old = run_twin("--plugins-dir", folder, "old-hello")
+    assert (old.code, old.out) == (0, "hello from 0.1\n")
+
+
+def test_check_plugin_passes_a_command_plugin_with_a_context(tmp_path: Path) -> None:
+    from twin.testing import check_plugin
+
+    path = tmp_path / "local.py"
+    path.write_text(COMMAND_PLUGIN, encoding="utf-8")
+    assert check_plugin(load_plugin_file(path), name="local") == []

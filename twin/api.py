@@ -34,6 +34,7 @@ yielding :class:`Finding` objects) keep working unchanged.
 
 from __future__ import annotations
 
+from twin.command_context import CommandContext, PointInTime
 from twin.envelope import Envelope
 from twin.errors import TwinInputError
 from twin.event_files import Importer, Record
@@ -126,6 +127,7 @@ __all__ = [
     "ActiveFinding",
     "Changes",
     "CheckpointIntervalChanged",
+    "CommandContext",
     "Domain",
     "Envelope",
     "Event",
@@ -163,6 +165,7 @@ __all__ = [
     "OrchestratorRecord",
     "OrchestratorRecovered",
     "Parameter",
+    "PointInTime",
     "Profile",
     "Record",
     "Rule",

@@ -23,6 +23,7 @@ from twin.hook_markers import hookspec as hookspec
 if TYPE_CHECKING:
     import click
 
+    from twin.command_context import CommandContext
     from twin.event_files import Importer
     from twin.events import Event
     from twin.frames import Frame
@@ -100,15 +101,20 @@ def twin_register_importers() -> Iterable[Importer]:  # type: ignore[empty-body]
 
 
 @hookspec
-def twin_register_commands(cli: click.Group) -> None:
+def twin_register_commands(cli: click.Group, context: CommandContext) -> None:
     """Attach subcommands to the ``twin`` command line.
 
     Called once when the CLI starts, with the top-level click group; add
     commands with ``@cli.command()``. Use names that will not clash with
-    built-in commands (prefix them with your plugin's name).
+    built-in commands (prefix them with your plugin's name). An implementation
+    may take only ``cli`` (as in 0.1).
 
     Args:
         cli: the ``twin`` click group.
+        context: a :class:`twin.api.CommandContext` (added in 0.2): your command
+            opens a SOURCE with ``context.at(source, at)`` or
+            ``context.replay(source)``, evaluated with the profile and the plugins
+            in effect for this run (``--plugins-dir`` included).
 
     Added in 0.1.
     """

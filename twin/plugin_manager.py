@@ -461,9 +461,17 @@ class TwinPluginManager:
                 found.append(importer)
         return found
 
-    def add_commands(self, cli: Any) -> None:
-        """Let plugins attach subcommands to the ``twin`` click group."""
-        self.collect("twin_register_commands", cli=cli)
+    def add_commands(self, cli: Any, context: Any = None) -> None:
+        """Let plugins attach subcommands to the ``twin`` click group.
+
+        ``context`` is the :class:`~twin.command_context.CommandContext` their
+        commands use to open SOURCEs; without one, only plugins that take just
+        ``cli`` can register (tests of the bare hook).
+        """
+        if context is None:
+            self.collect("twin_register_commands", cli=cli)
+        else:
+            self.collect("twin_register_commands", cli=cli, context=context)
 
     def observers(self) -> list[Callable[[Frame], Any]]:
         """Frame observers, called directly by the engine (not through pluggy per event).

@@ -133,8 +133,10 @@ class TwinGroup(click.Group):
 
     def _add_plugin_commands(self, settings: Settings) -> None:
         """This run's plugin commands, over the built-in ones."""
+        from twin.source_context import SourceContext
+
         try:
-            settings.manager.add_commands(self)
+            settings.manager.add_commands(self, SourceContext(lambda: settings.manager))
         except PluginError as exc:
             err().print(f"twin: {shown(exc)}")
 

@@ -43,6 +43,7 @@ from twin.plugin_manager import GROUP, TwinPluginManager
 from twin.profile import PROVENANCES, Parameter
 from twin.rule_checks import METRICS, PARAMETER_NAME, RAISES, SHAPE, rule_problems
 from twin.rules import Finding, Metric, RuleContext, Severity
+from twin.source_context import SourceContext
 from twin.testing.builders import smoke_events
 from twin.testing.isolation import isolated_manager
 from twin.testing.scenario import make_envelopes
@@ -196,7 +197,7 @@ def _collected(manager: TwinPluginManager, hook: str, problems: _Problems) -> li
 def _check_commands(manager: TwinPluginManager, problems: _Problems) -> None:
     group = click.Group("twin")
     try:
-        manager.add_commands(group)
+        manager.add_commands(group, SourceContext(lambda: manager))
     except PluginError as exc:
         problems.add(f"twin_register_commands raised: {exc.__cause__ or exc}")
 
