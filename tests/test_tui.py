@@ -711,3 +711,33 @@ def test_metrics_pane_shows_what_a_gateway_observed_beside_the_model(tmp_path: P
             assert line.count("│") == (4 if size[0] < 140 else 6), line
 
     run(path, scenario, at=30, size=(80, 24))
+
+
+def test_closing_a_shared_journal_does_not_wait_for_a_busy_reader(journal: Path) -> None:
+    # An event file is one in-memory journal that the TUI's threads share under a lock. A
+    # thread reading it event after event took the lock again at once, so closing it (q)
+    # waited for the lock's whole timeout; now the reader is refused and the close is prompt.
+    import threading
+
+    from tui.journal_access import JournalClosing
+
+    data = TimelineData.open(journal)
+    reader = data.pool.for_thread()
+    started, ended = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        try:
+            while True:
+                for _env in reader.read(1, 30):
+                    started.set()
+        except JournalClosing:
+            pass
+        finally:
+            ended.set()
+
+    threading.Thread(target=busy, daemon=True).start()
+    assert started.wait(10)
+    began = time.monotonic()
+    data.close()
+    assert time.monotonic() - began < 0.5
+    assert ended.wait(2)

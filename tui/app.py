@@ -157,6 +157,12 @@ class TwinApp(App[None]):
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
         self.data.close()
 
+    async def action_quit(self) -> None:
+        """Quit at once: the threads are told to stop before the app unwinds, so they stop
+        competing with it for the interpreter (and for an in-memory journal's lock)."""
+        self.stop_threads()
+        self.exit()
+
     def stop_threads(self) -> None:
         """Ask every background thread to end (they are not waited for here)."""
         for job in self._jobs():
@@ -398,6 +404,7 @@ class TwinApp(App[None]):
         low = command.lower()
         total = self.cursor.total
         if low in ("q", "quit"):
+            self.stop_threads()
             self.exit()
             return None
         if low in ("first", "g"):

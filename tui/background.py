@@ -26,8 +26,8 @@ from tui.timeline_data import Detail, TimelineData, build_detail
 from twin.frames import Frame
 from twin.replay import Replay
 
-CHECK_EVERY = 256  # events between two looks at the stop flag
-YIELD_EVERY = 8  # events between two looks at whether the user is busy
+CHECK_EVERY = 256  # events between two progress reports
+YIELD_EVERY = 8  # events between two looks at whether the user is busy or quitting
 NEAR = 1024  # a seek replays at most this many events past a snapshot (else it waits)
 REPORT_EVERY_S = 0.2
 POLL_S = 0.5  # live mode: how often the head is read
@@ -160,9 +160,9 @@ class Indexer(Job):
             add(env.occurred_at, printable(env.type), printable(env.event.subject))
             if count % YIELD_EVERY == 0:
                 self.pause_for_user()
-            if count % CHECK_EVERY == 0:
                 if self.stopping.is_set():
                     return
+            if count % CHECK_EVERY == 0:
                 self._report(head)
 
     def _evaluate(self, replay: Replay, journal: object, engine_at: int | None) -> int | None:
@@ -188,9 +188,9 @@ class Indexer(Job):
                 add(frame)
                 if count % YIELD_EVERY == 0:
                     self.pause_for_user()
-                if count % CHECK_EVERY == 0:
                     if self.stopping.is_set():
                         return None
+                if count % CHECK_EVERY == 0:
                     self._report(target)
         finally:
             close = getattr(source, "close", None)

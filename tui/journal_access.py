@@ -20,6 +20,10 @@ from journal import Journal
 SHARED_CHUNK = 256
 
 
+class JournalClosing(RuntimeError):
+    """The shared journal is being closed: a background thread's call is refused."""
+
+
 class LockedJournal:
     """A journal whose every call, and every step of every read, holds one lock.
 
@@ -27,9 +31,12 @@ class LockedJournal:
     forwarded, callables under the lock.
     """
 
-    def __init__(self, journal: Journal, lock: threading.RLock) -> None:
+    def __init__(
+        self, journal: Journal, lock: threading.RLock, closing: threading.Event | None = None
+    ) -> None:
         self._journal = journal
         self._lock = lock
+        self._closing = closing or threading.Event()
         self.path = journal.path
         self.registry = journal.registry
 
@@ -40,12 +47,19 @@ class LockedJournal:
         """
         kwargs["chunk"] = min(int(kwargs.get("chunk", SHARED_CHUNK)), SHARED_CHUNK)
         with self._lock:
+            if self._closing.is_set():
+                raise JournalClosing("the journal is closing (read refused)")
             inner = self._journal.read(*args, **kwargs)
         return self._locked_steps(inner)
 
     def _locked_steps(self, inner: Iterator[Any]) -> Iterator[Any]:
+        closing = self._closing
         while True:
+            if closing.is_set():  # let the closer have the lock: the read ends here
+                raise JournalClosing("the journal is closing (read cut short)")
             with self._lock:
+                if closing.is_set():
+                    raise JournalClosing("the journal is closing (read cut short)")
                 try:
                     item = next(inner)
                 except StopIteration:
@@ -56,10 +70,14 @@ class LockedJournal:
         value = getattr(self._journal, name)
         if not callable(value):
             return value
-        lock = self._lock
+        lock, closing = self._lock, self._closing
 
         def locked(*args: Any, **kwargs: Any) -> Any:
+            if closing.is_set():
+                raise JournalClosing(f"the journal is closing ({name} refused)")
             with lock:
+                if closing.is_set():
+                    raise JournalClosing(f"the journal is closing ({name} refused)")
                 return value(*args, **kwargs)
 
         return locked
@@ -78,12 +96,14 @@ class JournalPool:
     def __init__(self, journal: Journal) -> None:
         self.main = journal
         self.lock = threading.RLock()
+        #: set by :meth:`close_main`: the shared journal takes no more calls
+        self.closing = threading.Event()
 
     def for_thread(self) -> Journal:
         """A journal for one more thread."""
         path = self.main.path
         if path is None:
-            return LockedJournal(self.main, self.lock)  # type: ignore[return-value]
+            return LockedJournal(self.main, self.lock, self.closing)  # type: ignore[return-value]
         return Journal.open(path, registry=self.main.registry)
 
     def release(self, journal: Journal) -> None:
@@ -94,9 +114,15 @@ class JournalPool:
     def close_main(self, close: Callable[[], None]) -> None:
         """Run ``close`` (closing the source) while no thread is inside a call.
 
-        Waits at most a second for a thread to leave its call; a thread that
-        does not is stuck, and the process is ending anyway.
+        From then on the shared journal refuses other threads' calls (a read in
+        progress ends at its next step): a thread replaying under the lock would
+        otherwise take it again at once, event after event, and the closer would
+        wait for its turn (Python's locks are not fair: that was up to the whole
+        timeout, which made ``q`` take over 2 s under load). It waits at most a
+        second for a thread to leave its call; a thread that does not is stuck,
+        and the process is ending anyway.
         """
+        self.closing.set()
         if self.lock.acquire(timeout=1.0):
             try:
                 close()
