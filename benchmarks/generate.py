@@ -338,14 +338,24 @@ def lines(n_events: int, seed: int = 7, mix: str = "group") -> list[dict[str, An
 
 
 def write(path: str | Path, n_events: int, seed: int = 7, mix: str = "group") -> Path:
-    """Write the file (one compact JSON object per line) and return its path."""
+    """Write the file (one compact JSON object per line) and return its path.
+
+    The lines go to a temporary file beside it, renamed into place when complete:
+    the benchmarks reuse a file that exists, so an interrupted run must not leave
+    a truncated one under the final name.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     encode = json.JSONEncoder(separators=(",", ":")).encode
-    with path.open("w", encoding="utf-8") as handle:
-        for line in lines(n_events, seed, mix):
-            handle.write(encode(line))
-            handle.write("\n")
+    partial = path.with_name(f"{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            for line in lines(n_events, seed, mix):
+                handle.write(encode(line))
+                handle.write("\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
