@@ -1,8 +1,10 @@
-"""Suite-wide set-up: keep the suite's cache key out of the user's home."""
+"""Suite-wide set-up: the suite's own cache key, and a bytecode cache for child processes."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,18 @@ from pathlib import Path
 # processes inherit it through the environment.
 _KEY_DIR = Path(tempfile.mkdtemp(prefix="twin-test-key-"))
 os.environ.setdefault("TWIN_CACHE_KEY_FILE", str(_KEY_DIR / "cache.key"))
+
+# Real processes (the `twin` smoke and fault tests, benchmark children, concurrent
+# writers) each start a fresh interpreter. Where the environment sets
+# PYTHONDONTWRITEBYTECODE, every one of them compiled all it imports (networkx, numpy,
+# rich, the twin) from source again: seconds per process, which no user sees (an
+# installed twin keeps its bytecode). Children of the suite share a private bytecode
+# cache instead: under a temporary prefix, never beside the sources, removed at exit.
+if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
+    _PYCACHE = tempfile.mkdtemp(prefix="twin-test-pycache-")
+    atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
 
 
 def pytest_addoption(parser: object) -> None:
