@@ -540,3 +540,141 @@ def test_check_plugin_passes_a_command_plugin_with_a_context(tmp_path: Path) -> 
     path = tmp_path / "local.py"
     path.write_text(COMMAND_PLUGIN, encoding="utf-8")
     assert check_plugin(load_plugin_file(path), name="local") == []
+
+
+# -- plugin-owned state ---------------------------------------------------------------------------
+
+TICKETS = '''
+from typing import Any, ClassVar
+
+import attrs
+
+from twin.api import Event, Rule, RuleContext, hookimpl, rule
+
+
+@attrs.frozen(kw_only=True)
+class TicketOpened(Event):
+    """A change ticket opens."""
+
+    event_type: ClassVar[str] = "ticket_opened"
+    state_namespace: ClassVar[str] = "tickets"
+    ticket: str
+
+    def apply_state(self, owned: dict[str, Any]) -> None:
+        tickets = owned.setdefault("open", [])
+        if self.ticket in tickets:
+            raise ValueError(f"ticket {self.ticket} is already open")
+        tickets.append(self.ticket)
+
+
+@attrs.frozen(kw_only=True)
+class TicketClosed(Event):
+    """A change ticket closes."""
+
+    event_type: ClassVar[str] = "ticket_closed"
+    state_namespace: ClassVar[str] = "tickets"
+    ticket: str
+
+    def apply_state(self, owned: dict[str, Any]) -> None:
+        if self.ticket not in owned.get("open", []):
+            raise ValueError(f"ticket {self.ticket} is not open")
+        owned["open"].remove(self.ticket)
+
+
+@attrs.frozen(kw_only=True)
+class TicketTupled(Event):
+    """Stores a tuple: not plain data."""
+
+    event_type: ClassVar[str] = "ticket_tupled"
+    state_namespace: ClassVar[str] = "tickets"
+
+    def apply_state(self, owned: dict[str, Any]) -> None:
+        owned["bad"] = (1, 2)
+
+
+@rule(id="tickets.open", summary="open change tickets",
+      events=["ticket_opened", "ticket_closed"], metrics={"tickets.open": "tickets"})
+def open_tickets(ctx: RuleContext) -> None:
+    ctx.metric("system", "tickets.open", len(ctx.state.owned("tickets").get("open", [])))
+
+
+@hookimpl
+def twin_register_event_types() -> list[type[Event]]:
+    return [TicketOpened, TicketClosed, TicketTupled]
+
+
+@hookimpl
+def twin_register_rules() -> list[Rule]:
+    return [open_tickets]
+'''
+
+
+def _tickets(tmp_path: Path) -> Any:
+    path = tmp_path / "tickets.py"
+    path.write_text(TICKETS, encoding="utf-8")
+    return load_plugin_file(path)
+
+
+TICKET_EVENTS: list[Any] = [
+    *single_site(members=2),
+    ("ticket_opened", {"ticket": "CHG-1"}),
+    ("ticket_opened", {"ticket": "CHG-2"}),
+    *group_load(cpu_pct=40),
+    ("ticket_closed", {"ticket": "CHG-1"}),
+]
+
+
+def test_a_plugin_event_folds_the_state_its_plugin_owns(tmp_path: Path) -> None:
+    plugin = _tickets(tmp_path)
+    result = run_scenario(TICKET_EVENTS, plugins=[plugin], name="tickets", builtins=False)
+    opened = len(single_site(members=2))
+    assert [result.value("tickets.open", at=i) for i in (opened, opened + 1, -1)] == [1, 2, 1]
+    state = result.engine.state
+    assert state.plugin_state == {"tickets": {"open": ["CHG-2"]}}
+    assert dict(state.owned("tickets")) == {"open": ["CHG-2"]}
+    assert state.owned("nobody") == {}
+    assert state.to_canonical()["plugin_state"] == {"tickets": {"open": ["CHG-2"]}}
+    plain = run_scenario(single_site(members=2), builtins=False).engine.state
+    assert "plugin_state" not in plain.to_canonical()  # digests of states without it unchanged
+
+
+def test_plugin_state_is_in_the_digest_and_survives_a_snapshot(tmp_path: Path) -> None:
+    from twin.testing import isolated_manager, make_envelopes
+
+    manager = isolated_manager(builtins=False, strict=True)
+    manager.register(_tickets(tmp_path), name="tickets")
+    envelopes = make_envelopes(TICKET_EVENTS, manager.event_registry())
+    whole = manager.build_engine()
+    list(whole.run(envelopes))
+    cut = len(single_site(members=2)) + 2
+    first = manager.build_engine()
+    list(first.run(envelopes[:cut]))
+    restored = manager.build_engine()
+    restored.restore(first.snapshot())
+    assert restored.state.plugin_state == first.state.plugin_state
+    frames = list(restored.run(envelopes[cut:]))
+    assert restored.state_digest() == whole.state_digest()
+    assert frames[-1].metrics.value("system", "tickets.open") == 1
+    without = manager.build_engine()
+    list(without.run(envelopes[:-1]))
+    assert without.state_digest() != whole.state_digest()  # the close changed the digest
+
+
+def test_a_refused_plugin_event_leaves_the_state_as_it_was(tmp_path: Path) -> None:
+    from twin.errors import InvalidEventError
+    from twin.testing import isolated_manager, make_envelopes
+
+    manager = isolated_manager(builtins=False, strict=True)
+    manager.register(_tickets(tmp_path), name="tickets")
+    registry = manager.event_registry()
+    engine = manager.build_engine()
+    envelopes = make_envelopes(
+        [*TICKET_EVENTS, ("ticket_closed", {"ticket": "CHG-9"}), ("ticket_tupled", {})], registry
+    )
+    list(engine.run(envelopes[:-2]))
+    before = engine.state_digest()
+    with pytest.raises(InvalidEventError, match="ticket CHG-9 is not open"):
+        engine.step(envelopes[-2])
+    with pytest.raises(TypeError, match="tickets's state is not plain JSON data"):
+        engine.step(envelopes[-1])
+    assert engine.state_digest() == before

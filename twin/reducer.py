@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from twin import events as ev
 from twin.demand import cpu_work
 from twin.errors import InvalidEventError
@@ -638,6 +640,42 @@ def _note(state: TwinState, e: ev.Note, ch: Changes) -> None:
     """A note changes nothing."""
 
 
+def _plugin_event(state: TwinState, event: Any, ch: Changes) -> None:
+    """A plugin's event type changes the part of the state its plugin owns (plugin API 0.2).
+
+    The class names its namespace (``state_namespace``) and changes a copy of that
+    part in ``apply_state(owned)``: a ``ValueError`` refuses the event (the state is
+    unchanged), and what it leaves must be plain JSON data (dicts with string keys,
+    lists, strings, numbers, booleans, None), because snapshots store it as JSON and
+    a restored state must equal a replayed one.
+    """
+    namespace = getattr(type(event), "state_namespace", None)
+    if not isinstance(namespace, str) or not namespace:
+        raise TypeError(
+            f"{type(event).__name__} has apply_state but no state_namespace (a str naming "
+            "the part of the state its plugin owns)"
+        )
+    before = state.plugin_state.get(namespace, {})
+    work = orjson.loads(orjson.dumps(before))  # a deep copy, of plain data
+    try:
+        event.apply_state(work)
+    except ValueError as exc:
+        raise InvalidEventError(str(exc), field="type", value=event.event_type) from None
+    try:
+        plain = orjson.loads(orjson.dumps(work))
+    except TypeError as exc:
+        raise TypeError(f"{namespace}'s state is not plain JSON data: {exc}") from None
+    if plain != work or not isinstance(work, dict):
+        raise TypeError(
+            f"{namespace}'s state is not plain JSON data (tuples, sets or non-string keys?)"
+        )
+    if work != before:
+        state.plugin_state[namespace] = plain
+        subject = f"plugin:{namespace}"
+        ch.fields.append((subject, "state", before, plain))
+        ch.subjects.add(subject)
+
+
 def _opaque(state: TwinState, e: ev.OpaqueEvent, ch: Changes) -> None:
     """An event no plugin understands changes nothing; the engine raises an info finding."""
 
@@ -723,6 +761,8 @@ def apply(state: TwinState, event: ev.Event, *, seq: int = 0, occurred_at: str =
     handler = HANDLERS.get(type(event))
     if handler is not None:
         handler(state, event, changes)
+    elif callable(getattr(event, "apply_state", None)):
+        _plugin_event(state, event, changes)
     if changes.subjects:
         changes.subjects.add("system")
     state.seq = seq

@@ -13,7 +13,8 @@ query methods here (``serving_members``, ``smo_master``, ``link_is_up``...).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
@@ -59,6 +60,9 @@ class TwinState:
         observed: subject → metric → the latest ``metric_observed`` of it
             (``value``, ``source``, ``seq``, ``occurred_at``): what a gateway really showed.
         settings: deployment-wide settings (``checkpoint_interval_s``).
+        plugin_state: namespace → the part of the state a plugin owns (plain JSON data),
+            changed only by the plugin's own event types (``apply_state``, plugin API
+            0.2); in the digest and in snapshots.
         seq: the seq of the last event applied (0 for an empty state).
         occurred_at: the domain time of the last event applied.
     """
@@ -75,6 +79,7 @@ class TwinState:
         self.virtual_systems: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {"checkpoint_interval_s": None}
         self.observed: dict[str, dict[str, dict[str, Any]]] = {}
+        self.plugin_state: dict[str, dict[str, Any]] = {}
         self.seq = 0
         self.occurred_at = ""
         # Derived, never part of the digest: group -> members with their load shares.
@@ -121,6 +126,13 @@ class TwinState:
             KeyError: no such link.
         """
         return cast(LinkRecord, self.links[link])
+
+    def owned(self, namespace: str) -> Mapping[str, Any]:
+        """The part of the state plugin namespace ``namespace`` owns (empty until it has any).
+
+        Read-only for rules; only the plugin's own events change it (``apply_state``).
+        """
+        return MappingProxyType(self.plugin_state.get(namespace, {}))
 
     def serving(self, group: int) -> tuple[MemberRecord, ...]:
         """The members that carry ``group``'s traffic, typed (see :meth:`serving_members`)."""
@@ -254,7 +266,7 @@ class TwinState:
                 out[key] = value
             return out
 
-        return {
+        canonical: dict[str, Any] = {
             "seq": self.seq,
             "occurred_at": self.occurred_at,
             "settings": clean(self.settings),
@@ -271,6 +283,9 @@ class TwinState:
                 for s in sorted(self.observed)
             },
         }
+        if self.plugin_state:  # absent when empty: states without plugin state keep their digest
+            canonical["plugin_state"] = {k: self.plugin_state[k] for k in sorted(self.plugin_state)}
+        return canonical
 
     def digest(self) -> str:
         """SHA-256 of the canonical state: equal states have equal digests, in any process."""

@@ -193,6 +193,14 @@ def from_canonical(data: Any) -> TwinState:
                 f"observed {subject!r} {metric!r}: bad record",
             )
         state.observed[subject] = {m: dict(r) for m, r in metrics.items()}
+    owned = data.get("plugin_state", {})
+    _check(isinstance(owned, dict), "bad plugin_state")
+    for namespace, part in owned.items():
+        _check(
+            _is_name(namespace) and isinstance(part, dict),
+            f"plugin_state {namespace!r}: not a table",
+        )
+        state.plugin_state[namespace] = part
     for record in systems:
         ident = record["vs"]
         _check(_is_name(ident) and ident not in state.virtual_systems, f"bad vs id {ident!r}")
