@@ -678,3 +678,30 @@ def test_a_refused_plugin_event_leaves_the_state_as_it_was(tmp_path: Path) -> No
     with pytest.raises(TypeError, match="tickets's state is not plain JSON data"):
         engine.step(envelopes[-1])
     assert engine.state_digest() == before
+
+
+def test_twin_state_json_shows_the_plugins_part_of_the_state(tmp_path: Path) -> None:
+    import json
+
+    from tests.cli_helpers import run_twin
+
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "tickets.py").write_text(TICKETS, encoding="utf-8")
+    rows = [
+        {"type": "site_added", "site": 1},
+        {"type": "ticket_opened", "ticket": "CHG-7"},
+        {"type": "ticket_opened", "ticket": "CHG-8"},
+        {"type": "ticket_closed", "ticket": "CHG-7"},
+    ]
+    events = tmp_path / "tickets.jsonl"
+    events.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    shown = run_twin("--plugins-dir", folder, "state", events, "--format", "json")
+    assert shown.code == 0, shown
+    assert json.loads(shown.out)["plugin_state"] == {"tickets": {"open": ["CHG-8"]}}
+    at_one = run_twin("--plugins-dir", folder, "state", events, "--at", "1", "--format", "json")
+    assert "plugin_state" not in json.loads(at_one.out)
+    refused = [*rows, {"type": "ticket_closed", "ticket": "CHG-7"}]
+    events.write_text("".join(json.dumps(r) + "\n" for r in refused), encoding="utf-8")
+    bad = run_twin("--plugins-dir", folder, "state", events)
+    assert bad.code == 2 and "ticket CHG-7 is not open" in bad.err, bad

@@ -240,6 +240,8 @@ def state_cmd(
             data["profile"] = chosen.name
             data["observed"] = observation_rows(engine.state, engine.metrics)
             data["topology"] = engine.state.node_link_data()
+            if engine.state.plugin_state:  # plugins' own parts of the state (plugin API 0.2)
+                data["plugin_state"] = engine.state.to_canonical()["plugin_state"]
             write_json(data)
             return
         _print_state(src.label, frame, engine, chosen.name)
