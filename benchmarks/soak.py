@@ -8,7 +8,7 @@ One command, run by hand (figures in docs/reliability.md):
 Everything runs the real ``twin`` command in child processes (``python -m
 twin``), against real files:
 
-- **kill rounds**: ``twin import`` of a 4,000-event file and ``twin append``
+- **kill rounds**: ``twin import`` of a 1,000-event file and ``twin append``
   of one event, each SIGKILLed at a random moment (before, during or after
   its write). After each kill: the import is all or nothing, every event an
   acknowledged command wrote is there (events lost), no event is there twice,
@@ -1189,10 +1189,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--seconds",
         type=float,
-        default=1800,
-        help="stop starting kill rounds and fuzz cases after this long",
+        default=3600,
+        help="stop starting kill rounds after this long (they run last)",
     )
-    parser.add_argument("--import-events", type=int, default=4000, help="events per killed import")
+    parser.add_argument("--import-events", type=int, default=1000, help="events per killed import")
     parser.add_argument("--rotate", type=int, default=20, help="a fresh journal every N rounds")
     parser.add_argument(
         "--cli-verify-every",
@@ -1209,9 +1209,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tamper-seqs", type=int, default=3, help="seqs tried per tamper kind")
     parser.add_argument("--fuzz", type=int, default=3000, help="fuzz cases")
     parser.add_argument(
+        "--fuzz-seconds", type=float, default=900, help="stop starting fuzz cases after this long"
+    )
+    parser.add_argument(
         "--cli-every",
         type=int,
-        default=25,
+        default=50,
         help="every Nth fuzz case goes through the twin command",
     )
     parser.add_argument("--seed", type=int, default=9, help="seed of every random choice")
@@ -1249,7 +1252,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run every phase, print the table, write the JSON; exit 1 if a check failed."""
     args = parse(argv)
     started = time.monotonic()
-    stop_at = started + args.seconds
     work = args.workdir / "soak-scratch"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -1258,16 +1260,17 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     try:
-        if "kill" in args.phases:
-            kill_rounds(args, work, tally, stop_at)
-        if "concurrent" in args.phases:
-            concurrent_writers(args, work, tally)
-        if "disk" in args.phases:
-            full_disk(args, work, tally)
+        # The quick phases first; the kill rounds last, for as long as --seconds allows.
         if "tamper" in args.phases:
             tamper_cases(args, work, tally)
+        if "disk" in args.phases:
+            full_disk(args, work, tally)
+        if "concurrent" in args.phases:
+            concurrent_writers(args, work, tally)
         if "fuzz" in args.phases:
-            fuzz(args, work, tally, stop_at)
+            fuzz(args, work, tally, time.monotonic() + args.fuzz_seconds)
+        if "kill" in args.phases:
+            kill_rounds(args, work, tally, time.monotonic() + args.seconds)
     finally:
         seconds = time.monotonic() - started
         summary = table(tally.figures, len(tally.failures), seconds)
