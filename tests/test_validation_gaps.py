@@ -283,6 +283,27 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     refused(run_twin("run", tmp_path), "folder")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_import_refuses_a_fifo_or_device_whose_name_names_no_format(
+    tmp_path: Path, kind: str
+) -> None:
+    """Without .jsonl/.csv the content is sniffed for gateway output: never from a FIFO."""
+    odd = tmp_path / "capture"  # no suffix: `twin import` guesses the format from the text
+    if kind == "fifo":
+        os.mkfifo(odd)
+    else:
+        odd.symlink_to("/dev/zero")
+    journal = tmp_path / "j.db"
+    run_twin("init", journal)
+    words = ("FIFO",) if kind == "fifo" else ("is a device",)
+    refused(bounded_twin("import", journal, odd), *words, "must be a regular file")
+    refused(
+        bounded_twin("import", journal, odd, "--format", "clusterxl-syslog"),
+        *words,
+        "must be a regular file",
+    )
+
+
 def test_the_size_limit_names_the_knob_that_raises_it(tmp_path: Path) -> None:
     rows = [SITE, *({"type": "note", "text": "x" * 100} for _ in range(30))]
     source = write_jsonl(tmp_path / "e.jsonl", rows)

@@ -43,6 +43,7 @@ import orjson
 from twin.errors import TwinInputError
 from twin.event_files import Importer, NewEvent, Record, to_new_event
 from twin.events import MEMBER_ID, EventRegistry
+from twin.input_files import check_input_file
 from twin.state import UP, TwinState, member_sort_key
 
 SAMPLE_CHARS = 65536
@@ -539,6 +540,7 @@ def read_lines(path: Path) -> tuple[list[str], str]:
         TwinInputError: the file cannot be read.
     """
     shown = str(path)
+    check_input_file(path, "event file")  # a regular file of a bounded size: never /dev/zero
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -567,8 +569,10 @@ def detect_format(path: Path, importers: Sequence[Importer]) -> Importer | None:
     """The text importer most sure that ``path`` is its format (None if none is).
 
     Raises:
-        TwinInputError: two importers are equally sure (``--format`` must choose).
+        TwinInputError: two importers are equally sure (``--format`` must choose), or
+            ``path`` is not a regular file (a FIFO would block, a device never end).
     """
+    check_input_file(path, "event file")
     try:
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_CHARS).decode("utf-8", errors="replace")
