@@ -285,15 +285,7 @@ def traffic(ctx: RuleContext) -> None:
         ctx.metric(s, "sync.traffic_gbps", row[1], row[0], row[2])
     if not state.groups:
         return
-    low = mid = high = 0.0
-    for group_id in state.groups:
-        got = fresh.get(group_id)
-        if got is None:
-            metric = metrics.get(f"group:{group_id}", "sync.traffic_gbps")
-            got = (0.0, 0.0, 0.0) if metric is None else (metric.low, metric.value, metric.high)
-        low += got[0]
-        mid += got[1]
-        high += got[2]
+    low, mid, high = ctx.band_sum_over_groups("sync.traffic_gbps", fresh)
     ctx.metric("system", "sync.traffic_gbps", mid, low, high)
     cap_metric = metrics.get("system", "sync.capacity_gbps")
     capacity = b[NETWORK][1] if cap_metric is None else cap_metric.value

@@ -104,7 +104,6 @@ def delivery(ctx: RuleContext) -> None:
     deliver n × (1 − overhead)^(n − 1) × one member: near-linear, a bit less than n ×."""
     default = ctx.param(DEFAULT)
     state = ctx.state
-    stored = ctx.metrics.value
     rows: dict[int, tuple[float, float]] = {}
     for g in ctx.touched_groups():
         s = f"group:{g}"
@@ -121,17 +120,10 @@ def delivery(ctx: RuleContext) -> None:
         ctx.metric(s, "throughput.gbps", total)
         ctx.metric(s, "throughput.capacity_gbps", capacity)
     if state.groups:
-        total = capacity = 0.0
-        for g in state.groups:
-            row = rows.get(g)
-            if row is None:
-                subject = f"group:{g}"
-                row = (
-                    stored(subject, "throughput.gbps"),
-                    stored(subject, "throughput.capacity_gbps"),
-                )
-            total += row[0]
-            capacity += row[1]
+        total = ctx.sum_over_groups("throughput.gbps", {g: r[0] for g, r in rows.items()})
+        capacity = ctx.sum_over_groups(
+            "throughput.capacity_gbps", {g: r[1] for g, r in rows.items()}
+        )
         ctx.metric("system", "throughput.gbps", total)
         ctx.metric("system", "throughput.capacity_gbps", capacity)
 

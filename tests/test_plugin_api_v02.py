@@ -705,3 +705,43 @@ def test_twin_state_json_shows_the_plugins_part_of_the_state(tmp_path: Path) -> 
     events.write_text("".join(json.dumps(r) + "\n" for r in refused), encoding="utf-8")
     bad = run_twin("--plugins-dir", folder, "state", events)
     assert bad.code == 2 and "ticket CHG-7 is not open" in bad.err, bad
+
+
+def test_sum_over_groups_counts_fresh_groups_and_the_stored_value_of_the_others() -> None:
+    from twin.api import Rule, RuleContext, hookimpl, rule
+
+    @rule(
+        id="probe.per-group",
+        summary="a per-group metric and its system sum",
+        events=None,
+        metrics={"probe.members": "members", "probe.band": "members"},
+        incremental=True,
+    )
+    def per_group(ctx: RuleContext) -> None:
+        fresh = {g: float(len(ctx.groups[g]["members"])) for g in ctx.touched_groups()}
+        bands = {g: (v - 1, v, v + 1) for g, v in fresh.items()}
+        for g, v in fresh.items():
+            ctx.metric(f"group:{g}", "probe.members", v)
+            ctx.metric(f"group:{g}", "probe.band", v, v - 1, v + 1)
+        ctx.metric("system", "probe.members", ctx.sum_over_groups("probe.members", fresh))
+        mid_low_high = ctx.band_sum_over_groups("probe.band", bands)
+        ctx.metric("system", "probe.band", mid_low_high[1], mid_low_high[0], mid_low_high[2])
+
+    class Probe:
+        @staticmethod
+        @hookimpl
+        def twin_register_rules() -> list[Rule]:
+            return [per_group]
+
+    events = [
+        ("site_added", {"site": 1}),
+        ("group_created", {"group": 1}),
+        ("group_created", {"group": 2}),
+        ("member_added", {"member": "1_01", "group": 1, "site": 1}),
+        ("member_added", {"member": "1_02", "group": 1, "site": 1}),
+        ("member_added", {"member": "1_03", "group": 2, "site": 1}),  # touches group 2 only
+    ]
+    result = run_scenario(events, plugins=[Probe()], builtins=False)
+    assert result.value("probe.members") == 3.0
+    band = result.metric("probe.band")
+    assert (band.low, band.value, band.high) == (1.0, 3.0, 5.0)

@@ -348,6 +348,39 @@ class RuleContext:
         """The group ``subject`` is about: a group's number, a member's group, else None."""
         return group_of(self.state, subject)
 
+    def sum_over_groups(self, name: str, fresh: Mapping[int, float]) -> float:
+        """Group metric ``name`` summed over every group: the system value of a per-group rule.
+
+        An incremental per-group rule computes its groups of this event into
+        ``fresh`` (group number → value); every other group counts with the value
+        it was given before (0 when never).
+        """
+        value = self.metrics.value
+        total = 0.0
+        for g in self.state.groups:
+            got = fresh.get(g)
+            total += value(f"group:{g}", name, 0.0) if got is None else got
+        return total
+
+    def band_sum_over_groups(
+        self, name: str, fresh: Mapping[int, tuple[float, float, float]]
+    ) -> tuple[float, float, float]:
+        """Like :meth:`sum_over_groups` for a metric with a band: ``(low, value, high)`` sums.
+
+        ``fresh`` maps group number → ``(low, value, high)``.
+        """
+        get = self.metrics.get
+        low = mid = high = 0.0
+        for g in self.state.groups:
+            got = fresh.get(g)
+            if got is None:
+                metric = get(f"group:{g}", name)
+                got = (0.0, 0.0, 0.0) if metric is None else (metric.low, metric.value, metric.high)
+            low += got[0]
+            mid += got[1]
+            high += got[2]
+        return low, mid, high
+
     # -- parameters ------------------------------------------------------------------------------
 
     def param(self, name: str) -> float:
