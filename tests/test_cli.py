@@ -376,3 +376,15 @@ def test_click_runner_sees_what_a_user_sees(tmp_path: Path) -> None:
     listed = runner.invoke(cli, ["rules", "--json"])
     assert listed.exit_code == 0
     assert any("convergence.cpu-overload" in r["raises"] for r in json.loads(listed.stdout))
+
+
+def test_import_of_a_folder_is_one_line_naming_what_it_wanted(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    assert twin("init", journal).code == 0
+    for name in ("capture", "events.jsonl"):
+        folder = tmp_path / name
+        folder.mkdir()
+        result = twin("import", journal, folder)
+        assert result.one_line_error, result.err
+        assert "is a folder, not an event file or gateway output" in result.err
+    assert "ok: 0 events" in twin("verify", journal).out

@@ -58,6 +58,11 @@ def limit_for(default: int) -> int:
     return int(value * MB)
 
 
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: "an event file", "a profile"."""
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def check_input_file(path: str | Path, what: str, *, limit: int | None = EVENT_FILE_LIMIT) -> Path:
     """``path`` if it is a regular file no larger than the limit; else one clear error.
 
@@ -83,7 +88,7 @@ def check_input_file(path: str | Path, what: str, *, limit: int | None = EVENT_F
     except OSError as exc:
         raise TwinInputError(f"cannot read the {what}: {exc.strerror}", source=shown) from None
     if stat.S_ISDIR(info.st_mode):
-        raise TwinInputError(f"is a folder, not a {what}", source=shown)
+        raise TwinInputError(f"is a folder, not {_a(what)}", source=shown)
     if not stat.S_ISREG(info.st_mode):
         kind = (
             "a FIFO (named pipe)"
@@ -94,7 +99,7 @@ def check_input_file(path: str | Path, what: str, *, limit: int | None = EVENT_F
             if stat.S_ISSOCK(info.st_mode)
             else "not a regular file"
         )
-        raise TwinInputError(f"is {kind}; a {what} must be a regular file", source=shown)
+        raise TwinInputError(f"is {kind}; {_a(what)} must be a regular file", source=shown)
     if limit is None:
         return file
     allowed = limit_for(limit)

@@ -220,6 +220,7 @@ def run_import(
     from twin.cli._common import err, open_journal, progress_bar, say, settings, write_json_line
     from twin.errors import TwinInputError
     from twin.event_files import read_event_file, to_new_event
+    from twin.input_files import check_input_file
     from twin.sources import all_importers, find_importer, is_event_file, no_text_options
     from twin.text_import import (
         detect_format,
@@ -232,8 +233,8 @@ def run_import(
     options = options_in_effect()
     path = Path(event_file)
     shown = str(path)
-    if not path.exists():
-        raise TwinInputError("no such file", source=shown)
+    # A folder, FIFO or device is refused in one line here, before any reader tries it.
+    check_input_file(path, "event file or gateway output", limit=None)
     if not Path(journal_path).exists():
         raise TwinInputError(
             "no such journal; create it with `twin init JOURNAL [--topology FILE]`",
