@@ -199,6 +199,16 @@ def test_state_at_out_of_range_is_bad_input(incident: Path) -> None:
     assert "--at: no event 99" in result.err
 
 
+def test_run_from_past_the_end_is_bad_input_not_an_empty_table(incident: Path) -> None:
+    for start in ("99", "-5"):
+        result = twin("run", incident, "--from", start)
+        assert result.one_line_error, result.err
+        assert f"--from: no event {start}: the journal holds 1..13" in result.err
+        assert result.out == ""
+    last = twin("run", incident, "--from", "13")
+    assert last.code == 0 and "events 13–13 of 13" in last.out
+
+
 def test_branch_is_a_what_if_that_leaves_main_alone(tmp_path: Path, incident: Path) -> None:
     db = tmp_path / "prod.db"
     twin("init", db)

@@ -132,6 +132,10 @@ def run_cmd(
     with open_for_reading(source, branch, verify=verify) as src:
         replay = _replay(src, chosen)
         head = replay.head()
+        if not 0 <= start <= max(head, 1):  # nothing to print: never what was meant
+            raise TwinInputError(
+                f"no event {start}: the journal holds 1..{head}", field="--from", value=start
+            )
         last = head if stop is None else min(stop, head)
         if wanted is not None:
             edges = {min(max(start, 0), head), last}
