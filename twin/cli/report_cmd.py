@@ -16,6 +16,7 @@ from twin.cli._common import (
     err,
     open_for_reading,
     out,
+    profile_option,
     say,
     settings,
 )
@@ -48,12 +49,7 @@ from twin.report import build_report, check_output, write_report
 @click.option(
     "--to", "stop", type=int, metavar="N", help="Last event of the window (default: last)."
 )
-@click.option(
-    "--profile",
-    "profile",
-    metavar="P",
-    help="Parameter profile: 'seed' (the default) or a profile .toml file.",
-)
+@profile_option
 def report_cmd(
     source: str,
     output: Path,
