@@ -72,3 +72,14 @@ def test_run_changes_only_carries_raised_and_cleared_instead_of_every_finding() 
         active -= {(f["rule"], f["subject"]) for f in row["cleared"]}
         assert active == {(f["rule"], f["subject"]) for f in whole["findings"]}
     assert len(changes.out) < len(whole_lines.out) / 2
+
+
+def test_the_readme_tour_says_what_state_at_the_pager_prints() -> None:
+    """README's comment on `twin state ... --at 238` is what a newcomer checks first."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "84.4% CPU, failover 8.0 s (band 7.0–9.0 s), ten active findings" in readme
+    state = twin("state", INCIDENT, "--at", "238")
+    assert state.code == 0
+    assert "10 active findings" in state.out
+    assert "84.4%" in state.out and "7.0–9.0 s" in state.out
+    assert "(pnote:Interface Active Check)" in state.out
