@@ -398,3 +398,24 @@ def test_import_of_a_folder_is_one_line_naming_what_it_wanted(tmp_path: Path) ->
         assert result.one_line_error, result.err
         assert "is a folder, not an event file or gateway output" in result.err
     assert "ok: 0 events" in twin("verify", journal).out
+
+
+def test_counts_of_one_read_as_one(tmp_path: Path) -> None:
+    note = {"ts": "2026-03-14T00:00:00Z", "type": "note", "text": "one event"}
+    single = write_jsonl(tmp_path / "one.jsonl", [note])
+    journal = tmp_path / "j.db"
+    twin("init", journal)
+    assert "imported 1 event (#1–#1)" in twin("import", journal, single).out
+    assert "ok: 1 event, hash chain intact" in twin("verify", journal).out
+    assert "0 active findings" in twin("state", journal).out
+    down = [
+        {"ts": "2026-03-14T01:00:00Z", "type": "site_added", "site": 1},
+        {"type": "group_created", "group": 1},
+        {"type": "member_added", "member": "1_01", "group": 1, "site": 1},
+        {"type": "member_added", "member": "1_02", "group": 1, "site": 1},
+        {"type": "member_failed", "member": "1_02"},
+    ]
+    one_finding = twin("run", write_jsonl(tmp_path / "down.jsonl", down))
+    assert one_finding.code == 0
+    assert "active after #5: 1 finding\n" in one_finding.out
+    assert "1 active finding\n" in twin("state", tmp_path / "down.jsonl").out

@@ -101,6 +101,11 @@ def shown(value: object) -> str:
     return escape(safe_text(value))
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless it is one: "1 finding", "10 findings"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def say(text: object, console: Console | None = None) -> None:
     """Print a line built from data: terminal-safe, never read as markup."""
     (console or out()).print(safe_text(text), markup=False)

@@ -311,11 +311,12 @@ def run_import(
 
 def _say_result(result: Any, branch: str | None) -> None:
     """What ``twin import`` appended, and the new head (``head N:HASH``)."""
-    from twin.cli._common import say
+    from twin.cli._common import counted, say
 
     where = f" on branch {branch}" if branch else ""
     if result.appended:
-        msg = f"imported {result.appended} events (#{result.first_seq}–#{result.last_seq}){where}"
+        span = f"#{result.first_seq}–#{result.last_seq}"
+        msg = f"imported {counted(result.appended, 'event')} ({span}){where}"
     else:
         msg = f"imported nothing new{where}"
     if result.skipped:

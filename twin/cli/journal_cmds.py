@@ -12,6 +12,7 @@ from journal.snapshots import KEYS_KEPT
 from twin.cli._common import (
     FORMAT_TABLE_JSONL,
     branch_option,
+    counted,
     err,
     open_for_reading,
     open_journal,
@@ -366,7 +367,7 @@ def verify_cmd(journal_path: Path, branch: str | None, recorded_head: str | None
         raise CheckFailed("")
     main, *others = results
     if not others:
-        say(f"ok: {main.checked} events, hash chain intact")
+        say(f"ok: {counted(main.checked, 'event')}, hash chain intact")
     else:
         own = sum(r.checked for r in others)
         say(
@@ -400,7 +401,7 @@ def snapshots_cmd(journal_path: Path, drop: bool, wait: float | None) -> None:
     if not summary:
         say("no snapshots")
     for key, count, size in summary:
-        say(f"{key}: {count} snapshots, {size / 1e3:,.0f} kB")
+        say(f"{key}: {counted(count, 'snapshot')}, {size / 1e3:,.0f} kB")
     if summary:
         total = sum(size for _key, _count, size in summary)
         say(

@@ -16,6 +16,7 @@ from twin.cli._common import (
     FORMAT_TABLE_JSONL,
     branch_option,
     choose_profile,
+    counted,
     open_for_reading,
     out,
     profile_option,
@@ -189,7 +190,9 @@ def run_cmd(
                 if frame.seq % 1000 == 0:
                     tick(frame.seq)
         if fmt == "table" and frame is not None:
-            console.print(f"\n[bold]active after #{frame.seq}:[/] {len(frame.findings)} findings")
+            console.print(
+                f"\n[bold]active after #{frame.seq}:[/] {counted(len(frame.findings), 'finding')}"
+            )
             for active in frame.findings:
                 say("  " + _finding_line(active), console)
 
@@ -309,7 +312,7 @@ def _print_state(label: str, frame: Frame | None, engine: Engine, profile: str) 
         table.add_row(_cell(name), format_value(metric.value, unit, name=name, compact=True), band)
     console.print(table)
     _print_observed(console, state, engine, units)
-    console.print(f"[bold]{len(frame.findings)} active findings[/]")
+    console.print(f"[bold]{counted(len(frame.findings), 'active finding')}[/]")
     for active in frame.findings:
         say("  " + _finding_line(active), console)
 

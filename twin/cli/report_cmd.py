@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from twin.cli._common import (
     branch_option,
     choose_profile,
+    counted,
     err,
     open_for_reading,
     out,
@@ -112,7 +113,7 @@ def report_cmd(
     t = report.timeline
     say(
         f"wrote {', '.join(str(p) for p in written)}: events #{t.start}–#{t.stop}, "
-        f"{len(t.moments)} key moments, {len(t.spans)} findings",
+        f"{counted(len(t.moments), 'key moment')}, {counted(len(t.spans), 'finding')}",
         out(),
     )
 
