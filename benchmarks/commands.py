@@ -47,7 +47,7 @@ def report():
             if line.startswith("VmHWM:"):
                 hwm = int(line.split()[1]) / 1024
     with open(os.environ["TWIN_BENCH_REPORT"], "w", encoding="ascii") as out:
-        out.write(f"{hwm} {time.perf_counter() - began}")
+        out.write(f"{hwm} {time.perf_counter() - began} {time.process_time()}")
 atexit.register(report)
 sys.argv = ["twin", *sys.argv[1:]]
 runpy.run_module("twin", run_name="__main__", alter_sys=True)
@@ -95,10 +95,10 @@ def twin(args: list[str], out: Path) -> dict[str, float]:
             seconds = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"twin {' '.join(args)} failed:\n{done.stderr.decode()[-2000:]}")
-        hwm, inside = (float(x) for x in report.read_text(encoding="ascii").split())
+        hwm, inside, cpu = (float(x) for x in report.read_text(encoding="ascii").split())
     size = out.stat().st_size
     out.unlink()
-    return {"seconds": seconds, "in_process_s": inside, "rss_mb": hwm, "bytes": size}
+    return {"seconds": seconds, "in_process_s": inside, "cpu": cpu, "rss_mb": hwm, "bytes": size}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -137,14 +137,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 file=sys.stderr,
                 flush=True,
             )
-    baselines = {}
+    baselines, cpu_baselines = {}, {}
     for mode in ("bare", "engine", "bulk"):
-        times = [bench.in_child(mode, journal)["seconds"] for _ in range(args.repeat)]
-        baselines[mode] = statistics.median(times)
+        done = [bench.in_child(mode, journal) for _ in range(args.repeat)]
+        baselines[mode] = statistics.median(r["seconds"] for r in done)
+        cpu_baselines[mode] = statistics.median(r["cpu"] for r in done)
         print(f"  baseline {mode}: {baselines[mode]:.1f} s", file=sys.stderr, flush=True)
     rows = []
     for key, measured in runs.items():
         seconds = statistics.median(r["seconds"] for r in measured)
+        cpu = statistics.median(r["cpu"] for r in measured)
         row: dict[str, Any] = {
             "key": key,
             "label": labels[key],
@@ -153,10 +155,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": round(max(r["rss_mb"] for r in measured), 1),
             "output_bytes": int(statistics.median(r["bytes"] for r in measured)),
             "runs_s": [round(r["seconds"], 2) for r in measured],
+            # CPU time of the command's process (start-up included; not the verify helper)
+            "cpu_s": round(cpu, 2),
         }
         if key.startswith("run_"):
             row["ratio_to_bare_replay"] = round(baselines["bare"] / seconds, 3)
             row["x_event_by_event_evaluation"] = round(seconds / baselines["engine"], 2)
+            row["x_evaluation_cpu"] = round(cpu / cpu_baselines["engine"], 2)
         rows.append(row)
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -168,6 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_average": list(os.getloadavg()),
         "machine": bench.machine(),
         "baselines_s": {k: round(v, 2) for k, v in baselines.items()},
+        "baselines_cpu_s": {k: round(v, 2) for k, v in cpu_baselines.items()},
         "rows": rows,
     }
 

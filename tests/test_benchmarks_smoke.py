@@ -74,7 +74,50 @@ def test_quick_run_prints_every_row_and_writes_json(tmp_path: Path) -> None:
         # A ratio is a fraction of the bare baseline measured in the same run, for that mix.
         assert 0 < rows[f"{mix}.import_file"]["ratio"] < 1
         assert rows[f"{mix}.import_file"]["ratio_of"] == "bare insert"
+        # The same ratio by CPU time, which other processes on the machine do not inflate.
+        assert rows[f"{mix}.import_file"]["ratio_cpu"] > 0
+        assert rows[f"{mix}.full_evaluation"]["cpu_value"] > 0
         assert rows[f"{mix}.rss_import"]["value"] > 0
     assert rows["verify"]["value"] > 0
     assert rows["seek_state_end"]["p99"] >= rows["seek_state_end"]["p50"] > 0
     assert not (tmp_path / "scratch").exists(), "scratch journals are removed"
+
+
+@pytest.mark.slow
+def test_an_existing_journal_gets_only_seek_and_verify(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    events = generate.write(tmp_path / "events.jsonl", 1500)
+    journal = tmp_path / "evaluated.db"
+    twin = [sys.executable, "-m", "twin"]
+    for args in (["init", journal], ["import", journal, events], ["run", journal]):
+        subprocess.run([*twin, *map(str, args)], check=True, capture_output=True, cwd=ROOT)
+    output = tmp_path / "seek.json"
+    options = ["--repeat", "1", "--seeks", "3", "--workdir", str(tmp_path / "work")]
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--journal", str(journal), *options, "--output", str(output)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(output.read_text(encoding="utf-8"))
+    assert report["events"] == 1500
+    rows = {row["key"]: row for row in report["rows"]}
+    assert set(rows) == {
+        "seek_state_start",
+        "seek_state_end",
+        "seek_frame_start",
+        "seek_frame_end",
+        "verify",
+    }
+    # Wall time and the seeking process's CPU time, which other processes do not inflate.
+    assert rows["seek_frame_end"]["p99"] > 0
+    assert 0 < rows["seek_frame_end"]["cpu_p50"] <= rows["seek_frame_end"]["cpu_p99"]
+    assert "CPU" in done.stdout
+    assert not (tmp_path / "work" / "data").exists(), "no data is generated"
