@@ -234,11 +234,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 term.close()
     # the whole index, in a process of its own: scan + evaluation times, its peak memory
-    done = subprocess.run(
-        [sys.executable, __file__, "--child-index", str(journal)],
-        check=True, cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
-    results["index"] = json.loads(done.stdout)
+    if not args.skip_index:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child-index", str(journal)],
+            check=True, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        results["index"] = json.loads(done.stdout)
 
     detail = detail_latency(journal, positions, args.steps)
 
@@ -320,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="key presses per position")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement")
     parser.add_argument("--index-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--skip-index",
+        action="store_true",
+        help="leave out filling the whole index (a full evaluation) in a process of its own",
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--child-index", type=Path, help=argparse.SUPPRESS)
