@@ -439,11 +439,13 @@ def ratio_text(row: dict[str, Any]) -> str:
     return f"{row['ratio']:.2f}× {row['ratio_of']}{cpu}"
 
 
-def table(results: Results) -> str:
-    """The printed table."""
+def table(results: Results, keys: set[str] | None = None) -> str:
+    """The printed table (only the rows in ``keys``, if given)."""
     header = ("measurement", "value", "ratio", "target", "met")
     lines = []
     for key, label in ROWS:
+        if keys is not None and key not in keys:
+            continue
         row = results.rows.get(key, {"label": label, "skipped": "not run"})
         met = "" if "met" not in row else ("yes" if row["met"] else "NO")
         lines.append((label, format_value(row), ratio_text(row), row.get("target", ""), met))
@@ -643,12 +645,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "events": n,
         "seed": args.seed,
         "repeat": repeat,
-        "mixes": list(args.mixes),
+        "mixes": [] if args.journal else list(args.mixes),
+        "journal": None if args.journal is None else str(args.journal),
         "data_bytes": sizes,
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
         "rows": [{"key": k, **results.rows[k]} for k, _ in ROWS if k in results.rows],
-        "table": table(results),
+        # --journal measures only seek and verify: the per-mix rows are not listed
+        "table": table(results, {k for k, _ in ONCE} if args.journal else None),
     }
 
 
@@ -726,8 +730,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     m = report["machine"]
+    what = f"on {args.journal}" if args.journal else f"per mix ({', '.join(args.mixes)})"
     print(
-        f"Maestro Twin benchmarks: {args.events:,} events per mix ({', '.join(args.mixes)}), "
+        f"Maestro Twin benchmarks: {args.events:,} events {what}, "
         f"median of {args.repeat} runs; "
         f"Python {m['python']}, SQLite {m['sqlite']}, {m['cpus']} CPUs"
     )

@@ -120,4 +120,6 @@ def test_an_existing_journal_gets_only_seek_and_verify(tmp_path: Path) -> None:
     assert rows["seek_frame_end"]["p99"] > 0
     assert 0 < rows["seek_frame_end"]["cpu_p50"] <= rows["seek_frame_end"]["cpu_p99"]
     assert "CPU" in done.stdout
+    assert "not run" not in done.stdout, "only the rows measured are listed"
+    assert "[group]" not in done.stdout
     assert not (tmp_path / "work" / "data").exists(), "no data is generated"
