@@ -135,6 +135,7 @@ def twin(*args: object, timeout: float = 300) -> Ran:
         cwd=ROOT,
         timeout=timeout,
         check=False,
+        start_new_session=True,
     )
     return Ran(done.returncode, done.stdout, done.stderr)
 
@@ -157,6 +158,7 @@ def kill_after(
         stderr=subprocess.DEVNULL,
         env=ENV,
         cwd=ROOT,
+        start_new_session=True,  # a Ctrl-C meant for the soak does not reach it
     )
     deadline = time.monotonic() + delay
     while process.poll() is None and time.monotonic() < deadline:
@@ -265,9 +267,41 @@ def kill_rounds(args: argparse.Namespace, work: Path, tally: Tally, stop_at: flo
         f"kill rounds: one import of {size:,} events takes {import_s:.1f} s, one append "
         f"{append_s:.1f} s; {args.rounds} rounds (alternating import / append)"
     )
+    asked: list[bool] = []
+
+    def stop_after_this_round(signum: int, frame: Any) -> None:
+        asked.append(True)
+        say("kill rounds: stopping after this round (Ctrl-C again aborts)")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, stop_after_this_round)
+    try:
+        _rounds(args, work, journal, wal, size, import_s, append_s, rng, tally, stop_at, asked)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        tally.figures["rounds_survived"] = tally.figures.get("rounds", 0) - tally.figures.get(
+            "rounds_failed", 0
+        )
+
+
+def _rounds(
+    args: argparse.Namespace,
+    work: Path,
+    journal: Path,
+    wal: Path,
+    size: int,
+    import_s: float,
+    append_s: float,
+    rng: random.Random,
+    tally: Tally,
+    stop_at: float,
+    asked: list[bool],
+) -> None:
     for round_no in range(args.rounds):
-        if time.monotonic() > stop_at:
-            say(f"kill rounds: time is up after {round_no} rounds")
+        if time.monotonic() > stop_at or asked:
+            why = "stopped (Ctrl-C)" if asked else "time is up"
+            say(f"kill rounds: {why} after {round_no} rounds")
+            tally.figures["stopped_early"] = f"{why} after {round_no} of {args.rounds} rounds"
             break
         if round_no and round_no % args.rotate == 0:
             new_journal(journal, work)  # keep the journal a size where each round stays quick
@@ -290,9 +324,6 @@ def kill_rounds(args: argparse.Namespace, work: Path, tally: Tally, stop_at: flo
                 f"(mid-write {f.get('killed_mid_write', 0)}), events lost "
                 f"{f.get('events_lost', 0)}, failures {len(tally.failures)}"
             )
-    tally.figures["rounds_survived"] = tally.figures.get("rounds", 0) - tally.figures.get(
-        "rounds_failed", 0
-    )
 
 
 def _import_round(
@@ -1156,6 +1187,7 @@ def table(f: dict[str, Any], failures: int, seconds: float) -> str:
             f"{f.get('fuzz_refused_cleanly', 0):,} / "
             f"{f.get('fuzz_accepted', 0):,} / {f.get('fuzz_bad', 0)}",
         ),
+        *([("stopped early", f["stopped_early"])] if f.get("stopped_early") else []),
         ("checks failed", f"{failures}"),
         ("wall time", f"{seconds / 60:.1f} min"),
     ]
