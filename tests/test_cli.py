@@ -419,3 +419,10 @@ def test_counts_of_one_read_as_one(tmp_path: Path) -> None:
     assert one_finding.code == 0
     assert "active after #5: 1 finding\n" in one_finding.out
     assert "1 active finding\n" in twin("state", tmp_path / "down.jsonl").out
+
+
+def test_report_into_a_missing_folder_names_the_folder(tmp_path: Path, incident: Path) -> None:
+    result = twin("report", incident, "-o", tmp_path / "nofolder" / "x.html")
+    assert result.one_line_error, result.err
+    assert f"-o: no such folder '{tmp_path / 'nofolder'}'" in result.err
+    assert not (tmp_path / "nofolder").exists()

@@ -75,7 +75,7 @@ def check_output(path: Path) -> None:
             value=str(path),
         )
     if not path.parent.is_dir():
-        raise TwinInputError("no such folder", field="-o", value=str(path.parent))
+        raise TwinInputError(f"no such folder {str(path.parent)!r}", field="-o", value=str(path))
 
 
 def write_report(
@@ -94,7 +94,7 @@ def write_report(
             value=str(path),
         )
     if not path.parent.is_dir():
-        raise TwinInputError("no such folder", field="-o", value=str(path.parent))
+        raise TwinInputError(f"no such folder {str(path.parent)!r}", field="-o", value=str(path))
     from twin.report import html, markdown, plots  # matplotlib loads only when a report is drawn
 
     if suffix in (".html", ".htm"):
