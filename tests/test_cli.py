@@ -197,13 +197,18 @@ def test_state_at_out_of_range_is_bad_input(incident: Path) -> None:
     result = twin("state", incident, "--at", "99")
     assert result.code == 2
     assert "--at: no event 99" in result.err
+    # every command says the range the same way
+    expected = "no event 99: use 0 (before the first event) to 13"
+    assert expected in result.err
+    assert expected in twin("diff", incident, "1", "99").err
+    assert expected in twin("tui", incident, "--at", "99").err
 
 
 def test_run_from_past_the_end_is_bad_input_not_an_empty_table(incident: Path) -> None:
     for start in ("99", "-5"):
         result = twin("run", incident, "--from", start)
         assert result.one_line_error, result.err
-        assert f"--from: no event {start}: the journal holds 1..13" in result.err
+        assert f"--from: no event {start}: use 1 to 13" in result.err
         assert result.out == ""
     last = twin("run", incident, "--from", "13")
     assert last.code == 0 and "events 13–13 of 13" in last.out

@@ -134,9 +134,7 @@ def run_cmd(
         replay = _replay(src, chosen)
         head = replay.head()
         if not 0 <= start <= max(head, 1):  # nothing to print: never what was meant
-            raise TwinInputError(
-                f"no event {start}: the journal holds 1..{head}", field="--from", value=start
-            )
+            raise TwinInputError(f"no event {start}: use 1 to {head}", field="--from", value=start)
         last = head if stop is None else min(stop, head)
         if wanted is not None:
             edges = {min(max(start, 0), head), last}
@@ -374,7 +372,9 @@ def diff_cmd(
         for name, value in (("A", a), ("B", b)):
             if not 0 <= value <= head:
                 raise TwinInputError(
-                    f"no event {value}: the journal holds 0..{head}", field=name, value=value
+                    f"no event {value}: use 0 (before the first event) to {head}",
+                    field=name,
+                    value=value,
                 )
         result = diff_between(replay, a, b, label=src.label)
     if fmt == "json":

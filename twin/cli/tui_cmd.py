@@ -59,7 +59,7 @@ def run_tui(
         head = src.head()
         if isinstance(at, int) and not 0 <= at <= head:
             raise TwinInputError(
-                f"no event {at}: the journal holds 1..{head} (0: before the first)",
+                f"no event {at}: use 0 (before the first event) to {head}",
                 field="--at",
                 value=at,
             )
