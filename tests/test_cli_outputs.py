@@ -83,3 +83,12 @@ def test_the_readme_tour_says_what_state_at_the_pager_prints() -> None:
     assert "10 active findings" in state.out
     assert "84.4%" in state.out and "7.0–9.0 s" in state.out
     assert "(pnote:Interface Active Check)" in state.out
+
+
+def test_a_typo_of_a_command_suggests_the_command() -> None:
+    typo = twin("stat", INCIDENT)
+    assert typo.one_line_error
+    assert "No such command 'stat'. Did you mean 'state'? (see 'twin --help')" in typo.err
+    nothing_close = twin("hepl")
+    assert nothing_close.one_line_error and "Did you mean" not in nothing_close.err
+    assert "Did you mean 'check'?" in twin("plan", "chek").err

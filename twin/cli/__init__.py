@@ -7,6 +7,7 @@ error in strict mode.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import functools
 import importlib
@@ -57,6 +58,22 @@ class TwinGroup(click.Group):
                 self.commands.setdefault(defined.name, defined)
             command = self.commands.get(cmd_name)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click's, but a typo is matched against every command, loaded or not."""
+        name = click.utils.make_str(args[0]) if args else ""
+        if (
+            name
+            and not name.startswith("-")
+            and not ctx.resilient_parsing
+            and self.get_command(ctx, name) is None
+        ):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands section of ``twin --help``; built-ins not loaded yet stay unloaded."""
