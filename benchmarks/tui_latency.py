@@ -93,9 +93,12 @@ class Terminal:
         self.buffer = self.buffer[self.buffer.index(needle) + len(needle) :]
         return seen
 
-    def drain(self, quiet: float = 0.3) -> None:
-        """Read until nothing comes for ``quiet`` seconds."""
-        while select.select([self.fd], [], [], quiet)[0]:
+    def drain(self, quiet: float = 0.3, limit: float = 10.0) -> None:
+        """Read until nothing comes for ``quiet`` seconds, or for ``limit`` seconds at most
+        (the TUI repaints its progress every 0.2 s while the index fills: without a limit
+        this waited for the whole scan, or forever in live mode)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and select.select([self.fd], [], [], quiet)[0]:
             try:
                 os.read(self.fd, 1 << 16)
             except OSError:

@@ -741,3 +741,12 @@ def test_closing_a_shared_journal_does_not_wait_for_a_busy_reader(journal: Path)
     data.close()
     assert time.monotonic() - began < 0.5
     assert ended.wait(2)
+
+
+def test_a_slow_repaint_between_held_keys_is_not_a_pause() -> None:
+    from tui.app import busy_window
+
+    assert busy_window(5.0) == busy_window(0.4) == 0.3  # a deliberate step: detail soon
+    assert busy_window(0.03) == 0.3  # a held key
+    # keys 0.2 s apart (each repaint slow under load): the detail waits for 0.4 s of quiet
+    assert busy_window(0.2) - 0.15 == pytest.approx(0.4)

@@ -18,6 +18,9 @@ from typing import Any
 from journal import Journal
 
 SHARED_CHUNK = 256
+#: Rows per query when a thread reads a journal file: a query's rows are fetched and
+#: decoded in one go, with no look at whether the user is pressing keys in between.
+THREAD_CHUNK = 256
 
 
 class JournalClosing(RuntimeError):
@@ -83,6 +86,27 @@ class LockedJournal:
         return locked
 
 
+class ThreadJournal:
+    """A journal file opened for one thread, read in small chunks.
+
+    :meth:`Journal.read` fetches and decodes a chunk of rows (2,000 by default) before
+    it yields the first; a background thread looks at whether the user is busy only
+    between events, so a big chunk is a stretch of tens of milliseconds (far more on
+    a loaded machine) during which a key press waits for the interpreter.
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def read(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """:meth:`Journal.read` with at most :data:`THREAD_CHUNK` rows per query."""
+        kwargs["chunk"] = min(int(kwargs.get("chunk", THREAD_CHUNK)), THREAD_CHUNK)
+        return self._journal.read(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._journal, name)
+
+
 class JournalPool:
     """Hands each thread a journal of its own (file) or the shared one, locked (memory).
 
@@ -104,11 +128,13 @@ class JournalPool:
         path = self.main.path
         if path is None:
             return LockedJournal(self.main, self.lock, self.closing)  # type: ignore[return-value]
-        return Journal.open(path, registry=self.main.registry)
+        return ThreadJournal(Journal.open(path, registry=self.main.registry))  # type: ignore[return-value]
 
     def release(self, journal: Journal) -> None:
         """Close a journal that :meth:`for_thread` opened (the shared one stays open)."""
-        if isinstance(journal, Journal) and journal is not self.main:
+        if isinstance(journal, ThreadJournal):
+            journal._journal.close()
+        elif isinstance(journal, Journal) and journal is not self.main:
             journal.close()
 
     def close_main(self, close: Callable[[], None]) -> None:
