@@ -421,6 +421,10 @@ def test_the_demo_opens_where_the_story_starts() -> None:
         assert app.cursor.seq == 214
         assert any("#214" in n.message for n in app._notifications)
         assert "02:05:20" in status(app)
+        await press(app, pilot, "3")  # the tiles: a change as wide as ▲+0.091pp keeps the
+        tiles = app.timeline.query_one(MetricTiles).render().plain.splitlines()  # bars aligned
+        assert any("▲+0.091pp" in t for t in tiles)
+        assert len({t.index(next(c for c in t[24:] if c in "▁▂▃▄▅▆▇█─")) for t in tiles}) == 1
         await press(app, pilot, "right_curly_bracket")
         assert app.cursor.seq == 225  # the sync link fails
         assert "↓" in cursor_line(app)[1]

@@ -131,18 +131,23 @@ class MetricTiles(Widget, can_focus=True):
         width = self.size.width
         seq = app.cursor.seq
         lines = []
-        for i, (name, label) in enumerate(HEADLINE):
+        tiles = []
+        for i, (name, _label) in enumerate(HEADLINE):
             unit = app.data.units.get(name)
             now, before = self.values_at(i, seq)
+            tiles.append((unit, now, delta(unit, now, before, name)))
+        # as wide as the widest change (▲+0.091pp), so the sparklines stay in one column
+        change_w = max(8, *(len(t[2][0]) for t in tiles))
+        for i, (name, label) in enumerate(HEADLINE):
+            unit, now, (change, direction) = tiles[i]
             shown = value(unit, now, name)
-            change, direction = delta(unit, now, before, name)
-            history = self._history(i, seq, max(1, width - 34))
+            history = self._history(i, seq, max(1, width - 26 - change_w))
             line = Text()
             line.append("▸" if i == self.selected else " ", "bold")
             line.append(f"{label:<10} ", "bold" if i == self.selected else "")
             line.append(f"{shown:>10} ")
             line.append(
-                f"{change:<8} ",
+                f"{change:<{change_w}} ",
                 "green" if direction > 0 else "red" if direction < 0 else "dim",
             )
             room = width - line.cell_len
