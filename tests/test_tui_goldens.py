@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_helpers import MEMBER_FAILED, check_golden, run, settle, write_fixture
+from tests.tui_helpers import (
+    MEMBER_FAILED,
+    check_golden,
+    run,
+    screen_text,
+    settle,
+    write_fixture,
+)
 from tui.app import TwinApp
 from tui.screens.diff import DiffScreen
 
@@ -41,6 +48,14 @@ def test_diff_screen(tmp_path: Path, size: tuple[int, int], update: bool) -> Non
             if isinstance(app.screen, DiffScreen) and app.screen.result is not None:
                 break
         await pilot.pause()
+        # the tables' scrollbars settle over a refresh or two: take the screen once it is still
+        shown = ""
+        for _ in range(50):
+            now = screen_text(app)
+            if now == shown:
+                break
+            shown = now
+            await pilot.pause(0.05)
         check_golden(app, f"diff-{size[0]}x{size[1]}", update)
 
     run(write_fixture(tmp_path / "small.jsonl"), scenario, at=20, size=size)
