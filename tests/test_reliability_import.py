@@ -69,6 +69,38 @@ def test_text_after_a_closing_quote_is_refused(tmp_path: Path) -> None:
     assert result.one_line_error and f"{csv_file}:2: not valid CSV" in result.err
 
 
+def test_a_csv_row_cut_short_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """A truncated row would lose its last fields without a word: refused like a long one."""
+    csv_file = tmp_path / "loads.csv"
+    csv_file.write_text(
+        "type,group,connections,cpu_pct\nload_changed,1,1000,40\nload_changed,1,2000\n",
+        encoding="utf-8",
+    )
+    journal = tmp_path / "j.db"
+    run_twin("init", journal)
+    result = run_twin("import", journal, csv_file)
+    assert result.one_line_error, result
+    assert f"{csv_file}:3: " in result.err and "3 cells but the header has 4" in result.err
+    assert count(journal) == 0
+    csv_file.write_text(  # an empty cell kept with its comma is an absent field
+        "type,group,connections,cpu_pct\nload_changed,1,2000,\n", encoding="utf-8"
+    )
+    (event,) = read_event_file(csv_file, default_registry())
+    assert "cpu_pct" not in event.event.to_data()
+
+
+def test_a_bad_time_is_named_by_the_key_the_file_used(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"type": "note", "text": "x", "occurred_at": "yesterday"}\n')
+    with pytest.raises(TwinInputError) as caught:
+        list(read_event_file(events, default_registry()))
+    assert caught.value.field == "occurred_at"
+    events.write_text('{"type": "note", "text": "x", "ts": "yesterday"}\n')
+    with pytest.raises(TwinInputError) as caught:
+        list(read_event_file(events, default_registry()))
+    assert caught.value.field == "ts"
+
+
 # -- item 13: the same event_id twice ----------------------------------------------------------
 
 

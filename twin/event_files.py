@@ -247,9 +247,11 @@ class CsvImporter:
                             line=number,
                         )
                     continue
-                if len(row) > len(header):
+                if len(row) != len(header):  # a cut or run-on row: refuse, never guess
                     raise TwinInputError(
-                        f"{len(row)} cells but the header has {len(header)} columns", line=number
+                        f"{len(row)} cells but the header has {len(header)} columns"
+                        " (an empty cell is an absent field: keep its comma)",
+                        line=number,
                     )
                 fields = {h: c for h, c in zip(header, row, strict=False) if h and c.strip() != ""}
                 yield Record(number, fields, text=True)
@@ -341,7 +343,8 @@ def to_new_event(
                 envelope[key] = value
             elif key != "type":
                 fields[key] = value
-        occurred = envelope.get("ts", envelope.get("occurred_at"))
+        time_key = "ts" if "ts" in envelope else "occurred_at"
+        occurred = envelope.get(time_key)
         if "ts" in envelope and "occurred_at" in envelope:
             raise TwinInputError(
                 "give ts or occurred_at, not both", field="occurred_at", value=occurred
@@ -353,7 +356,7 @@ def to_new_event(
         return NewEvent(
             event=event,
             type=event_type,
-            occurred_at=None if occurred is None else normalise_time(occurred, "ts"),
+            occurred_at=None if occurred is None else normalise_time(occurred, time_key),
             source=source,
             line=record.line,
             **text_fields,
