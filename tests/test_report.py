@@ -150,6 +150,15 @@ def test_markdown_gets_its_plots_as_png_files_beside_it(tmp_path: Path) -> None:
     assert "members.down" in text
 
 
+def test_a_window_of_events_at_one_moment_draws_without_a_warning(tmp_path: Path) -> None:
+    """The incident's first 50 events share their time: the plots still draw, and quietly."""
+    out = tmp_path / "start.md"
+    result = run_twin("report", INCIDENT, "-o", out, "--to", "50")
+    assert result.code == 0, result
+    assert "xlim" not in result.err and "Warning" not in result.err
+    assert (tmp_path / "start-findings.png").stat().st_size > 0
+
+
 def test_text_from_the_journal_is_escaped(tmp_path: Path) -> None:
     rows = [line for line in INCIDENT.read_text().splitlines() if line.startswith("{")][:60]
     hostile = "<script>alert(1)</script> [x](http://evil) | *bold*"

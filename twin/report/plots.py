@@ -381,7 +381,9 @@ def _draw_findings(ax: Axes, canvas: Canvas) -> None:
     ax.grid(axis="y", visible=False)
     if canvas.use_times:
         _time_axis(ax)
-    ax.set_xlim(canvas.x_of(timeline.start, timeline.first_at), end)
+    start = canvas.x_of(timeline.start, timeline.first_at)
+    if start != end:  # a window whose events share one moment: let matplotlib pad it
+        ax.set_xlim(start, end)
 
 
 MAX_FINDING_ROWS = 40
