@@ -8,10 +8,12 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TabbedContent, Tabs
 
@@ -136,6 +138,38 @@ def test_change_keys_and_the_fault_mark(journal: Path) -> None:
         assert app.cursor.seq == MEMBER_RECOVERED  # the next event on member 1_03
 
     run(journal, scenario)
+
+
+def keys_at_once(app: TwinApp, *keys: str) -> None:
+    """Deliver keys the way a terminal does for a paste or fast typing: all queued at once."""
+    for key in keys:
+        character = {"colon": ":", "slash": "/", "enter": "\r", "backspace": "\x7f"}.get(key, key)
+        app.post_message(events.Key(key, character))
+
+
+def test_keys_typed_with_the_colon_reach_the_prompt_it_opens(journal: Path) -> None:
+    """`:12` + enter sent at once goes to #12 (the digits used to be lost, or switch panes)."""
+
+    async def arrived(app: TwinApp, pilot: Pilot[None], done: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 20
+        while not done() and time.monotonic() < deadline:
+            await pilot.pause(0.02)
+        await settle(app, pilot)
+
+    async def scenario(app: TwinApp, pilot: Pilot[None]) -> None:
+        keys_at_once(app, "colon", "1", "2", "enter")
+        await arrived(app, pilot, lambda: app.cursor.seq != 3)
+        assert not isinstance(app.screen, CommandLine)
+        assert app.cursor.seq == 12 and "#12/30" in status(app)
+        keys_at_once(app, "colon", "2", "x", "backspace", "5", "enter")
+        await arrived(app, pilot, lambda: app.cursor.seq != 12)
+        assert app.cursor.seq == 25
+        keys_at_once(app, "slash", *"type:link", "enter")
+        await arrived(app, pilot, lambda: app.filter_text is not None)
+        assert not isinstance(app.screen, FilterLine)
+        assert app.filter_text == "type:link"
+
+    run(journal, scenario, at=3)
 
 
 def test_command_line_goes_to_events_times_and_reports_errors(journal: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -26,6 +27,13 @@ FILTER_HINT = (
     "type:link subject:1_03 sev>=warning is:change is:fault words… · enter applies · "
     "empty clears · esc closes"
 )
+
+
+def typable(event: events.Key) -> bool:
+    """A key that types into a prompt: a character, backspace or enter."""
+    return event.key in ("enter", "backspace") or (
+        event.is_printable and event.character is not None
+    )
 
 
 class PromptLine(ModalScreen[None]):
@@ -47,6 +55,7 @@ class PromptLine(ModalScreen[None]):
         super().__init__()
         self.runner = runner
         self.initial = initial
+        self._early: list[events.Key] = []
 
     def compose(self) -> ComposeResult:
         """The error line, the hint and the input."""
@@ -62,21 +71,61 @@ class PromptLine(ModalScreen[None]):
         field.value = self.prefix + self.initial
         field.cursor_position = len(field.value)
         field.focus()
+        early, self._early = self._early, []
+        for event in early:
+            if self.is_attached and self.app.screen is self:
+                self._type(event)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Clear the error while the user edits."""
         event.input.remove_class("-error")
         self.query_one("#prompt-error", Label).update("")
 
+    def on_key(self, event: events.Key) -> None:
+        """A key that reaches the screen itself came before the input had focus."""
+        if self.focused is None:
+            self.take_key(event)
+
+    def take_key(self, event: events.Key) -> None:
+        """Type a key meant for this prompt that was delivered elsewhere.
+
+        Opening the prompt and focusing its input take a moment, so ``:238`` +
+        enter sent at once (fast typing, a paste, tmux send-keys) would lose
+        everything after the ``:``: those keys reach the screen below, or this
+        screen before its input has focus. They are typed here, in order.
+        """
+        if not typable(event):
+            return
+        event.stop()
+        event.prevent_default()
+        if not self.is_mounted:
+            self._early.append(event)
+            return
+        self._type(event)
+
+    def _type(self, event: events.Key) -> None:
+        field = self.query_one(Input)
+        if event.key == "enter":
+            self._run(field)
+        elif event.key == "backspace":
+            if len(field.value) > len(self.prefix):
+                field.action_delete_left()
+        elif event.character is not None:
+            field.insert_text_at_cursor(event.character)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Run it; keep the line open with an error if it failed."""
         event.stop()
-        problem = self.runner(event.value.strip().removeprefix(self.prefix).strip())
+        self._run(event.input)
+
+    def _run(self, field: Input) -> None:
+        """Run what the input holds; keep the line open with an error if it failed."""
+        problem = self.runner(field.value.strip().removeprefix(self.prefix).strip())
         if problem is None:
             if self.is_attached and self.app.screen is self:
                 self.dismiss(None)
             return
-        event.input.add_class("-error")
+        field.add_class("-error")
         self.query_one("#prompt-error", Label).update(Text(f"✖ {problem}"))
 
     def action_close(self) -> None:

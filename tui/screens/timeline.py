@@ -9,9 +9,11 @@ Layouts by width (``HORIZONTAL_BREAKPOINTS``):
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -30,6 +32,10 @@ from tui.widgets.topology_tree import TopologyTree
 
 if TYPE_CHECKING:
     from tui.app import TwinApp
+    from tui.screens.command_line import PromptLine
+
+#: Keys typed after ``:`` or ``/`` are held for the prompt only this long (seconds).
+PROMPT_OPENS_WITHIN = 1.0
 
 #: Pane number → (widget id, title).
 PANES = {
@@ -104,6 +110,7 @@ class TimelineScreen(Screen[None]):
         super().__init__()
         self.shown = 1
         self.centre = 2
+        self._for_prompt: tuple[float, list[events.Key]] | None = None
 
     @property
     def twin(self) -> TwinApp:
@@ -241,17 +248,50 @@ class TimelineScreen(Screen[None]):
         if not moved:
             self.notify("no further jump in the history", severity="warning", timeout=2)
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed right after ``:`` or ``/`` belong to the prompt they open.
+
+        The prompt opens only when the ``:`` has gone all the way up to the
+        app's bindings, and the keys typed with it (fast typing, a paste,
+        ``tmux send-keys ':238' Enter``) pass this screen before that: they are
+        held here and handed to the prompt, instead of switching panes.
+        """
+        from tui.screens.command_line import PromptLine, typable
+
+        top = self.app.screen
+        if top is not self and isinstance(top, PromptLine):
+            top.take_key(event)
+            return
+        held = self._for_prompt
+        if held is not None and time.monotonic() - held[0] > PROMPT_OPENS_WITHIN:
+            held = self._for_prompt = None  # the prompt never opened: stop holding keys
+        if held is not None:
+            if typable(event):
+                event.stop()
+                event.prevent_default()
+                held[1].append(event)
+            return
+        if event.key in ("colon", "slash"):
+            self._for_prompt = (time.monotonic(), [])
+
+    def _open_prompt(self, prompt: PromptLine) -> None:
+        """Push ``prompt`` with the keys typed for it before it opened."""
+        held, self._for_prompt = self._for_prompt, None
+        for event in held[1] if held is not None else ():
+            prompt.take_key(event)
+        self.app.push_screen(prompt)
+
     def action_command(self) -> None:
         """Open the ``:`` command line."""
         from tui.screens.command_line import CommandLine
 
-        self.app.push_screen(CommandLine(self.twin.run_command))
+        self._open_prompt(CommandLine(self.twin.run_command))
 
     def action_find(self) -> None:
         """Open the ``/`` filter line."""
         from tui.screens.command_line import FilterLine
 
-        self.app.push_screen(FilterLine(self.twin.apply_filter, self.twin.filter_text or ""))
+        self._open_prompt(FilterLine(self.twin.apply_filter, self.twin.filter_text or ""))
 
     def action_match(self, direction: int) -> None:
         """The next or previous match of the filter on the whole timeline."""
