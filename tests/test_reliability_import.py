@@ -89,6 +89,19 @@ def test_a_csv_row_cut_short_is_refused_naming_its_line(tmp_path: Path) -> None:
     assert "cpu_pct" not in event.event.to_data()
 
 
+def test_a_misspelt_envelope_key_is_named(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"type": "note", "text": "x", "occured_at": "2026-01-01T00:00:00Z"}\n')
+    with pytest.raises(TwinInputError) as caught:
+        list(read_event_file(events, default_registry()))
+    assert caught.value.field == "occured_at" and caught.value.line == 1
+    assert "did you mean 'occurred_at'?" in caught.value.problem
+    events.write_text('{"type": "note", "txt": "x"}\n')  # the event's own field wins
+    with pytest.raises(TwinInputError) as caught:
+        list(read_event_file(events, default_registry()))
+    assert "did you mean 'text'?" in caught.value.problem
+
+
 def test_a_bad_time_is_named_by_the_key_the_file_used(tmp_path: Path) -> None:
     events = tmp_path / "e.jsonl"
     events.write_text('{"type": "note", "text": "x", "occurred_at": "yesterday"}\n')

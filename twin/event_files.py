@@ -13,6 +13,7 @@ is an :class:`Importer`.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -257,6 +258,23 @@ class CsvImporter:
                 yield Record(number, fields, text=True)
 
 
+def _envelope_typo(exc: TwinInputError, event_type: str) -> TwinInputError | None:
+    """An unknown field spelled like an envelope key (``occured_at``): say which one it means."""
+    if not exc.problem.startswith("unknown field") or not isinstance(exc.field, str):
+        return None
+    if "did you mean" in exc.problem:
+        return None  # close to one of the event's own fields: that hint stands
+    close = difflib.get_close_matches(exc.field, ENVELOPE_KEYS, n=1, cutoff=0.75)
+    if not close:
+        return None
+    return TwinInputError(
+        f"unknown field for {event_type}; did you mean {close[0]!r}? (a key of every event, "
+        f"valid: {', '.join(ENVELOPE_KEYS)})",
+        field=exc.field,
+        value=exc.value,
+    )
+
+
 def _csv_error(exc: csv.Error, line: int) -> TwinInputError:
     """A CSV reading error as one line naming where the bad row starts."""
     if "unexpected end of data" in str(exc):
@@ -349,7 +367,12 @@ def to_new_event(
             raise TwinInputError(
                 "give ts or occurred_at, not both", field="occurred_at", value=occurred
             )
-        event = registry.decode(event_type, fields, coerce=record.text, allow_unknown=allow_unknown)
+        try:
+            event = registry.decode(
+                event_type, fields, coerce=record.text, allow_unknown=allow_unknown
+            )
+        except TwinInputError as exc:
+            raise _envelope_typo(exc, event_type) or exc from None
         text_fields = {
             key: _envelope_text(key, envelope[key]) for key in TEXT_KEYS if key in envelope
         }
