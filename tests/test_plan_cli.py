@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -295,6 +296,9 @@ def test_add_refuses_a_bad_step_and_leaves_the_file_alone(
     assert outcome.one_line_error, (outcome.err, outcome.traceback)
     assert message in outcome.err
     assert plan.read_bytes() == before
+    lines = before.decode().count("\n")
+    cited = [int(n) for n in re.findall(rf"{re.escape(plan.name)}:(\d+):", outcome.err)]
+    assert all(n <= lines for n in cited), f"cites a line the file does not have: {outcome.err}"
 
 
 def test_add_without_check_only_checks_the_fields(tmp_path: Path) -> None:

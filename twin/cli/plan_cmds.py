@@ -280,11 +280,23 @@ def add_cmd(
         text += "\n"
     updated = text + step_text(event_type, data, label=label, duration=duration, reason=reason)
     known_rules = [*rule_ids(manager), CRASHED, UNKNOWN_TYPE]
-    plan = parse_plan(
-        updated, plan_path, registry, metrics=metric_units(manager), rules=known_rules
-    )
-    if not no_check:
-        _dry_run(plan, manager)
+    lines_on_disk = text.count("\n")
+    try:
+        plan = parse_plan(
+            updated, plan_path, registry, metrics=metric_units(manager), rules=known_rules
+        )
+        if not no_check:
+            _dry_run(plan, manager)
+    except TwinInputError as exc:
+        if exc.line is None or exc.line <= lines_on_disk:
+            raise
+        # the new step's own line exists only in the plan that was not written
+        raise type(exc)(
+            f"{exc.problem} (the step was not added)",
+            field=exc.field,
+            value=exc.value,
+            source=exc.source,
+        ) from None
     write_whole(plan_path, updated)
     step = plan.steps[-1]
     say(f"added {step.name}: {event_type} to {plan_path}")
