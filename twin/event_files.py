@@ -258,12 +258,19 @@ class CsvImporter:
                 yield Record(number, fields, text=True)
 
 
-def _envelope_typo(exc: TwinInputError, event_type: str) -> TwinInputError | None:
-    """An unknown field spelled like an envelope key (``occured_at``): say which one it means."""
-    if not exc.problem.startswith("unknown field") or not isinstance(exc.field, str):
+def _envelope_typo(
+    exc: TwinInputError, event_type: str, registry: EventRegistry
+) -> TwinInputError | None:
+    """An unknown field spelled like an envelope key (``occured_at``): say which one it means.
+
+    Only on the error path; a name close to one of the event's own fields keeps
+    the registry's hint.
+    """
+    if registry.get(event_type) is None or not isinstance(exc.field, str):
         return None
-    if "did you mean" in exc.problem:
-        return None  # close to one of the event's own fields: that hint stands
+    own = registry.fields(event_type)
+    if exc.field in own or difflib.get_close_matches(exc.field, own, n=1):
+        return None  # not an unknown field, or the registry's own hint stands
     close = difflib.get_close_matches(exc.field, ENVELOPE_KEYS, n=1, cutoff=0.75)
     if not close:
         return None
@@ -372,7 +379,7 @@ def to_new_event(
                 event_type, fields, coerce=record.text, allow_unknown=allow_unknown
             )
         except TwinInputError as exc:
-            raise _envelope_typo(exc, event_type) or exc from None
+            raise _envelope_typo(exc, event_type, registry) or exc from None
         text_fields = {
             key: _envelope_text(key, envelope[key]) for key in TEXT_KEYS if key in envelope
         }
