@@ -41,13 +41,10 @@ class SourceContext:
         return self._manager().profile(choice)
 
     def _replay(self, src: Source, profile: str | Path | None) -> Replay:
-        from twin.replay import SNAPSHOT_EVERY, Replay
+        from twin.sources import replay_of
 
-        # An event file's temporary journal is thrown away: snapshots would be wasted.
-        every = 0 if src.kind == "events" else SNAPSHOT_EVERY
         manager = self._manager()
-        chosen = manager.profile(profile)
-        return Replay(src.journal, manager, chosen, branch=src.branch, snapshot_every=every)
+        return replay_of(src, manager, manager.profile(profile))
 
     def replay(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -20,6 +21,11 @@ from twin.event_files import BUILTIN_IMPORTERS, Importer, to_new_event
 from twin.input_files import check_input_file
 from twin.plugin_manager import TwinPluginManager
 from twin.state import TwinState
+
+if TYPE_CHECKING:
+    from twin.profile import Profile
+    from twin.replay import Replay
+
 from twin.text_import import (
     ImportOptions,
     ImportReport,
@@ -63,6 +69,14 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def replay_of(src: Source, manager: TwinPluginManager, profile: Profile) -> Replay:
+    """A replay of ``src``; an event file's temporary journal gets no snapshots (thrown away)."""
+    from twin.replay import SNAPSHOT_EVERY, Replay
+
+    every = 0 if src.kind == "events" else SNAPSHOT_EVERY
+    return Replay(src.journal, manager, profile, branch=src.branch, snapshot_every=every)
 
 
 def is_event_file(path: Path, importers: list[Importer]) -> bool:

@@ -37,10 +37,8 @@ from twin.engine import Engine
 from twin.errors import TwinInputError
 from twin.frames import Frame
 from twin.observed import observation_rows
-from twin.profile import Profile
-from twin.replay import SNAPSHOT_EVERY, Replay
 from twin.rules import ActiveFinding
-from twin.sources import Source
+from twin.sources import replay_of
 from twin.state import member_sort_key
 from twin.suggest import check_known
 from twin.textsafe import safe_text
@@ -60,12 +58,6 @@ HEADLINE = (
     ("sync.traffic_gbps", "sync", "Gbps"),
     ("convergence.failover_s", "failover", "s"),
 )
-
-
-def _replay(src: Source, profile: Profile) -> Replay:
-    """A replay of ``src``; an event file's temporary journal gets no snapshots (thrown away)."""
-    every = 0 if src.kind == "events" else SNAPSHOT_EVERY
-    return Replay(src.journal, settings().manager, profile, branch=src.branch, snapshot_every=every)
 
 
 def _finding_line(active: ActiveFinding) -> str:
@@ -131,7 +123,7 @@ def run_cmd(
     refuse_reversed(start, stop, "--from", "--to")
     chosen = choose_profile(profile)
     with open_for_reading(source, branch, verify=verify) as src:
-        replay = _replay(src, chosen)
+        replay = replay_of(src, settings().manager, chosen)
         head = replay.head()
         if not 0 <= start <= max(head, 1):  # nothing to print: never what was meant
             raise TwinInputError(f"no event {start}: use 1 to {head}", field="--from", value=start)
@@ -233,7 +225,7 @@ def state_cmd(
     """The twin at one point: topology, metrics and active findings."""
     chosen = choose_profile(profile)
     with open_for_reading(source, branch, verify=verify) as src:
-        replay = _replay(src, chosen)
+        replay = replay_of(src, settings().manager, chosen)
         frame = replay.at(at)
         engine = replay.engine
         if fmt == "json":
@@ -367,7 +359,7 @@ def diff_cmd(
     refuse_reversed(a, b, "A", "B")
     chosen = choose_profile(profile)
     with open_for_reading(source, branch, verify=verify) as src:
-        replay = _replay(src, chosen)
+        replay = replay_of(src, settings().manager, chosen)
         head = replay.head()
         for name, value in (("A", a), ("B", b)):
             if not 0 <= value <= head:
