@@ -15,12 +15,15 @@ import numpy as np
 from twin.api import (
     MEMBER_STATE_EVENTS,
     UP,
+    GroupValues,
     Parameter,
     Rule,
     RuleContext,
     Segment,
+    group_rule,
     hookimpl,
     parameter,
+    ratio,
     rule,
 )
 
@@ -56,95 +59,93 @@ def _member_capacity(ctx: RuleContext, m: dict[str, Any]) -> float:
     return base * (1.0 - frag) if frag else base
 
 
-def _ratio(load: float, capacity: float) -> float:
-    if capacity > 0:
-        return load / capacity
-    return float("inf") if load > 0 else 0.0
-
-
 UTILIZATION = (
     "group {group} uses {utilization:.0%} of its connection capacity "
     "({connections:,.0f} of {capacity:,.0f}) ≥ {limit:.0%}"
 )
 
 
-def _connections_segment(seg: Segment) -> None:
-    """:func:`connections` over a run of load events (the same arithmetic, on columns)."""
+def _connections_segment(seg: Segment, g: int) -> None:
+    """:func:`connections` of group ``g`` over a run of load events (the same arithmetic,
+    on columns)."""
     v = seg.values
     default = v[DEFAULT]
     state = seg.state
     members = state.members
+    group = state.groups[g]
     touched = seg.loads.members
-    for member_id in touched:
+    for member_id in group["members"]:
+        if member_id not in touched:
+            continue
         m = members[member_id]
         if m["state"] != UP:
             seg.metric("member:" + member_id, "capacity.connections_max", 0.0)
             continue
         nominal = m["connections_capacity"]
         base = default if nominal is None else float(nominal)
-        if state.groups[m["group"]]["hypersync"]:
+        if group["hypersync"]:
             base *= v[FACTOR]
         frag = seg.column("member:" + member_id, "memory.fragmentation", 0.0)
         usable = np.where(frag != 0, base * (1.0 - frag), base)
         seg.metric("member:" + member_id, "capacity.connections_max", usable)
-    totals: list[Any] = [0.0, 0.0, 0.0, 0.0]
-    for g, group in state.groups.items():
-        subject = f"group:{g}"
-        serving = state.serving_members(g)
-        cap: Any = 0.0
-        load: Any = 0.0
-        factor = v[FACTOR] if group["hypersync"] else 1.0
-        for m in serving:
-            nominal = m["connections_capacity"]
-            base = (default if nominal is None else float(nominal)) * factor
-            frag = seg.column("member:" + m["id"], "memory.fragmentation", 0.0)
-            cap = cap + np.where(frag != 0, base * (1.0 - frag), base)
-            load = load + seg.member_loads(m["id"]).connections
-        if not serving:
-            loads = seg.loads.groups.get(g)
-            load = (
-                loads.offered["connections"]
-                if loads is not None
-                else group["offered"].get("connections", 0.0)
-            )
-        active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
-        total = float(len(group["members"]))
-        util = _ratios(load, cap)
-        seg.metric(subject, "members.active", active)
-        seg.metric(subject, "members.total", total)
-        seg.metric(subject, "capacity.connections_max", cap)
-        seg.metric(subject, "capacity.utilization", util)
-        exhausted = util >= v[EXHAUSTED]
-        evidence = {"group": g, "utilization": util, "connections": load, "capacity": cap}
-        seg.finding(
-            "capacity.exhausted", subject, UTILIZATION, exhausted, limit=v[EXHAUSTED], **evidence
-        )
-        seg.finding(
-            "capacity.high",
-            subject,
-            UTILIZATION,
-            (util >= v[HIGH]) & ~exhausted,
-            limit=v[HIGH],
-            **evidence,
-        )
-        for i, value in enumerate((active, total, cap, load)):
-            totals[i] = totals[i] + value
-    if state.groups:
-        seg.metric("system", "members.active", totals[0])
-        seg.metric("system", "members.total", totals[1])
-        seg.metric("system", "capacity.connections_max", totals[2])
-        seg.metric("system", "capacity.utilization", _ratios(totals[3], totals[2]))
+    subject = f"group:{g}"
+    serving = state.serving_members(g)
+    cap: Any = 0.0
+    load: Any = 0.0
+    factor = v[FACTOR] if group["hypersync"] else 1.0
+    for m in serving:
+        nominal = m["connections_capacity"]
+        base = (default if nominal is None else float(nominal)) * factor
+        frag = seg.column("member:" + m["id"], "memory.fragmentation", 0.0)
+        cap = cap + np.where(frag != 0, base * (1.0 - frag), base)
+        load = load + seg.member_loads(m["id"]).connections
+    if not serving:
+        load = _offered_connections(seg, g)
+    active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
+    total = float(len(group["members"]))
+    util = ratio(np.asarray(load, dtype=np.float64), cap)
+    seg.metric(subject, "members.active", active)
+    seg.metric(subject, "members.total", total)
+    seg.metric(subject, "capacity.connections_max", cap)
+    seg.metric(subject, "capacity.utilization", util)
+    exhausted = util >= v[EXHAUSTED]
+    evidence = {"group": g, "utilization": util, "connections": load, "capacity": cap}
+    seg.finding(
+        "capacity.exhausted", subject, UTILIZATION, exhausted, limit=v[EXHAUSTED], **evidence
+    )
+    seg.finding(
+        "capacity.high",
+        subject,
+        UTILIZATION,
+        (util >= v[HIGH]) & ~exhausted,
+        limit=v[HIGH],
+        **evidence,
+    )
 
 
-def _ratios(load: Any, capacity: Any) -> Any:
-    """:func:`_ratio` on columns."""
-    load = np.asarray(load, dtype=np.float64)
-    capacity = np.asarray(capacity, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(capacity > 0, load / capacity, np.where(load > 0, float("inf"), 0.0))
+def _offered_connections(seg: Segment, g: int) -> Any:
+    """The connections offered to group ``g`` over the segment (a column, or one value)."""
+    loads = seg.loads.groups.get(g)
+    if loads is not None:
+        return loads.offered["connections"]
+    return seg.state.groups[g]["offered"].get("connections", 0.0)
 
 
-@rule(
+def _system_utilization(groups: GroupValues) -> Any:
+    """System ``capacity.utilization``: connections carried by every group's serving
+    members (its offered connections where none serves) ÷ their summed capacity."""
+    load: Any = 0.0
+    cap: Any = 0.0
+    for g, group in groups.groups.items():
+        cap = cap + groups.value(g, "capacity.connections_max")
+        if group["serving"]:
+            load = load + groups.value(g, "load.connections")
+        else:
+            load = load + groups.offered(g, "connections")
+    return ratio(load, cap)
+
+
+@group_rule(
     id="capacity.connections",
     summary="members UP, usable concurrent-connection capacity and its utilization",
     events=EVENTS,
@@ -156,12 +157,17 @@ def _ratios(load: Any, capacity: Any) -> Any:
         "capacity.connections_max": "connections",
         "capacity.utilization": "ratio",
     },
-    incremental=True,
+    system={
+        "members.active": "sum",
+        "members.total": "sum",
+        "capacity.connections_max": "sum",
+        "capacity.utilization": _system_utilization,
+    },
     reads=("memory.fragmentation", "load.connections"),
     per_member={"capacity.connections_max": _member_capacity},
     segment=_connections_segment,
 )
-def connections(ctx: RuleContext) -> None:
+def connections(ctx: RuleContext, g: int) -> None:
     """A member's usable capacity (``capacity.connections_max`` per member) is its
     standalone concurrent-connection capacity (``connections_capacity`` of
     member_added, else ``capacity.default_connections``) × ``hypersync.capacity_factor``
@@ -182,69 +188,44 @@ def connections(ctx: RuleContext) -> None:
     default = v[DEFAULT]
     state = ctx.state
     stored = ctx.metrics.value
-    fresh: dict[int, tuple[float, float, float, float]] = {}
-    for g in ctx.touched_groups():
-        s = f"group:{g}"
-        group = state.groups[g]
-        serving = state.serving_members(g)
-        cap = 0.0
-        load = 0.0
-        factor = v[FACTOR] if group["hypersync"] else 1.0
-        for m in serving:  # serving members are UP: _member_capacity, inlined
-            nominal = m["connections_capacity"]
-            base = (default if nominal is None else float(nominal)) * factor
-            frag = stored("member:" + m["id"], "memory.fragmentation", 0.0)
-            cap += base * (1.0 - frag) if frag else base
-            load += m["connections"]
-        if not serving:
-            load = group["offered"].get("connections", 0.0)
-        members = state.members
-        active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
-        total = float(len(group["members"]))
-        fresh[g] = (active, total, cap, load)
-        util = _ratio(load, cap)
-        ctx.metric(s, "members.active", active)
-        ctx.metric(s, "members.total", total)
-        ctx.metric(s, "capacity.connections_max", cap)
-        ctx.metric(s, "capacity.utilization", util)
-        if util >= v[EXHAUSTED]:
-            finding_id, limit = "capacity.exhausted", v[EXHAUSTED]
-        elif util >= v[HIGH]:
-            finding_id, limit = "capacity.high", v[HIGH]
-        else:
-            continue
-        ctx.finding(
-            finding_id,
-            s,
-            UTILIZATION,
-            group=g,
-            utilization=util,
-            connections=load,
-            capacity=cap,
-            limit=limit,
-        )
-    if state.groups:
-        active_all = total_all = cap_all = load_all = 0.0
-        for g, group in state.groups.items():
-            row = fresh.get(g)
-            if row is None:
-                subject = f"group:{g}"
-                row = (
-                    stored(subject, "members.active"),
-                    stored(subject, "members.total"),
-                    stored(subject, "capacity.connections_max"),
-                    stored(subject, "load.connections")
-                    if group["serving"]
-                    else group["offered"].get("connections", 0.0),
-                )
-            active_all += row[0]
-            total_all += row[1]
-            cap_all += row[2]
-            load_all += row[3]
-        ctx.metric("system", "members.active", active_all)
-        ctx.metric("system", "members.total", total_all)
-        ctx.metric("system", "capacity.connections_max", cap_all)
-        ctx.metric("system", "capacity.utilization", _ratio(load_all, cap_all))
+    s = f"group:{g}"
+    group = state.groups[g]
+    serving = state.serving_members(g)
+    cap = 0.0
+    load = 0.0
+    factor = v[FACTOR] if group["hypersync"] else 1.0
+    for m in serving:  # serving members are UP: _member_capacity, inlined
+        nominal = m["connections_capacity"]
+        base = (default if nominal is None else float(nominal)) * factor
+        frag = stored("member:" + m["id"], "memory.fragmentation", 0.0)
+        cap += base * (1.0 - frag) if frag else base
+        load += m["connections"]
+    if not serving:
+        load = group["offered"].get("connections", 0.0)
+    members = state.members
+    active = float(sum(1 for i in group["members"] if members[i]["state"] == UP))
+    total = float(len(group["members"]))
+    util = ratio(load, cap)
+    ctx.metric(s, "members.active", active)
+    ctx.metric(s, "members.total", total)
+    ctx.metric(s, "capacity.connections_max", cap)
+    ctx.metric(s, "capacity.utilization", util)
+    if util >= v[EXHAUSTED]:
+        finding_id, limit = "capacity.exhausted", v[EXHAUSTED]
+    elif util >= v[HIGH]:
+        finding_id, limit = "capacity.high", v[HIGH]
+    else:
+        return
+    ctx.finding(
+        finding_id,
+        s,
+        UTILIZATION,
+        group=g,
+        utilization=util,
+        connections=load,
+        capacity=cap,
+        limit=limit,
+    )
 
 
 SMO_MOVED = "SMO master moved to {smo}: {first} is {first_state}"

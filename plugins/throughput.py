@@ -16,9 +16,9 @@ from twin.api import (
     Rule,
     RuleContext,
     Segment,
+    group_rule,
     hookimpl,
     parameter,
-    rule,
 )
 
 DEFAULT = "throughput.default_gbps"
@@ -46,54 +46,44 @@ def _member_gbps(ctx: RuleContext, m: dict[str, Any]) -> float:
     return offered if offered < cap else cap
 
 
-def _delivery_segment(seg: Segment) -> None:
-    """:func:`delivery` over a run of load events (the same arithmetic, on columns)."""
+def _delivery_segment(seg: Segment, g: int) -> None:
+    """:func:`delivery` of group ``g`` over a run of load events (the same arithmetic,
+    on columns)."""
     default = seg.values[DEFAULT]
     overhead = seg.values[OVERHEAD]
     state = seg.state
     members = seg.loads.members
-    rows: list[tuple[Any, float]] = []
-    for g in state.groups:
-        serving = state.serving_members(g)
-        scale = (1.0 - overhead) ** max(len(serving) - 1, 0)
-        total: Any = 0.0
-        capacity = 0.0
-        delivered = {}
-        for m in serving:
-            own = m["throughput_capacity_gbps"]
-            cap = (default if own is None else float(own)) * scale
-            offered = seg.member_loads(m["id"]).throughput_gbps
-            value = np.where(offered < cap, offered, cap)
-            capacity += cap
-            total = total + value
-            delivered[m["id"]] = value
-        rows.append((total, capacity))
-        seg.metric(f"group:{g}", "throughput.gbps", total)
-        seg.metric(f"group:{g}", "throughput.capacity_gbps", capacity)
-        for member_id in state.groups[g]["members"]:
-            if member_id in members:
-                seg.metric("member:" + member_id, "throughput.gbps", delivered.get(member_id, 0.0))
-    if state.groups:
-        total_all: Any = 0.0
-        capacity_all = 0.0
-        for total, capacity in rows:
-            total_all = total_all + total
-            capacity_all += capacity
-        seg.metric("system", "throughput.gbps", total_all)
-        seg.metric("system", "throughput.capacity_gbps", capacity_all)
+    serving = state.serving_members(g)
+    scale = (1.0 - overhead) ** max(len(serving) - 1, 0)
+    total: Any = 0.0
+    capacity = 0.0
+    delivered = {}
+    for m in serving:
+        own = m["throughput_capacity_gbps"]
+        cap = (default if own is None else float(own)) * scale
+        offered = seg.member_loads(m["id"]).throughput_gbps
+        value = np.where(offered < cap, offered, cap)
+        capacity += cap
+        total = total + value
+        delivered[m["id"]] = value
+    seg.metric(f"group:{g}", "throughput.gbps", total)
+    seg.metric(f"group:{g}", "throughput.capacity_gbps", capacity)
+    for member_id in state.groups[g]["members"]:
+        if member_id in members:
+            seg.metric("member:" + member_id, "throughput.gbps", delivered.get(member_id, 0.0))
 
 
-@rule(
+@group_rule(
     id="throughput.delivery",
     summary="deliverable throughput of the serving members, with per-member overhead",
     events=EVENTS,
     parameters=NAMES,
     metrics={"throughput.gbps": "Gbps", "throughput.capacity_gbps": "Gbps"},
-    incremental=True,
+    system={"throughput.gbps": "sum", "throughput.capacity_gbps": "sum"},
     per_member={"throughput.gbps": _member_gbps},
     segment=_delivery_segment,
 )
-def delivery(ctx: RuleContext) -> None:
+def delivery(ctx: RuleContext, g: int) -> None:
     """A serving member's throughput capacity is its standalone ``throughput_gbps``
     (member_added, else ``throughput.default_gbps``) × (1 − ``throughput.overhead_per_member``)
     ^(n − 1), n = serving members of its group (UP, on the ACTIVE site): each extra
@@ -103,29 +93,17 @@ def delivery(ctx: RuleContext) -> None:
     ``throughput.capacity_gbps`` = the sum of their capacities, so n equal members can
     deliver n × (1 − overhead)^(n − 1) × one member: near-linear, a bit less than n ×."""
     default = ctx.param(DEFAULT)
-    state = ctx.state
-    rows: dict[int, tuple[float, float]] = {}
-    for g in ctx.touched_groups():
-        s = f"group:{g}"
-        serving = state.serving_members(g)
-        scale = _scale(ctx, len(serving))
-        total = capacity = 0.0
-        for m in serving:
-            own = m["throughput_capacity_gbps"]
-            cap = (default if own is None else float(own)) * scale
-            offered = m["throughput_gbps"]
-            capacity += cap
-            total += offered if offered < cap else cap
-        rows[g] = (total, capacity)
-        ctx.metric(s, "throughput.gbps", total)
-        ctx.metric(s, "throughput.capacity_gbps", capacity)
-    if state.groups:
-        total = ctx.sum_over_groups("throughput.gbps", {g: r[0] for g, r in rows.items()})
-        capacity = ctx.sum_over_groups(
-            "throughput.capacity_gbps", {g: r[1] for g, r in rows.items()}
-        )
-        ctx.metric("system", "throughput.gbps", total)
-        ctx.metric("system", "throughput.capacity_gbps", capacity)
+    serving = ctx.state.serving_members(g)
+    scale = _scale(ctx, len(serving))
+    total = capacity = 0.0
+    for m in serving:
+        own = m["throughput_capacity_gbps"]
+        cap = (default if own is None else float(own)) * scale
+        offered = m["throughput_gbps"]
+        capacity += cap
+        total += offered if offered < cap else cap
+    ctx.metric(f"group:{g}", "throughput.gbps", total)
+    ctx.metric(f"group:{g}", "throughput.capacity_gbps", capacity)
 
 
 @hookimpl

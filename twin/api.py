@@ -86,14 +86,18 @@ from twin.records import (
 from twin.reducer import Changes
 from twin.rules import (
     ActiveFinding,
+    Combine,
     Finding,
     FunctionRule,
+    GroupValues,
     Metric,
     MetricsView,
     Rule,
     RuleContext,
     Severity,
+    group_rule,
     parameter,
+    ratio,
     rule,
 )
 from twin.segments import MemberLoads, Segment, expm1_exact
@@ -127,6 +131,7 @@ __all__ = [
     "ActiveFinding",
     "Changes",
     "CheckpointIntervalChanged",
+    "Combine",
     "CommandContext",
     "Domain",
     "Envelope",
@@ -136,6 +141,7 @@ __all__ = [
     "FunctionRule",
     "GroupCreated",
     "GroupRecord",
+    "GroupValues",
     "HypersyncChanged",
     "ImportContext",
     "ImportOptions",
@@ -188,10 +194,12 @@ __all__ = [
     "WeightChanged",
     "expm1_exact",
     "group_of",
+    "group_rule",
     "hookimpl",
     "member_sort_key",
     "observed_subject",
     "parameter",
+    "ratio",
     "relative_error",
     "rule",
 ]

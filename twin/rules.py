@@ -558,6 +558,10 @@ class FunctionRule:
     reads: tuple[str, ...] = ()
     per_member: Mapping[str, MemberMetric] = attrs.field(factory=dict, repr=False)
     segment: Callable[[Any], None] | None = attrs.field(default=None, repr=False)
+    per_group: Callable[[RuleContext, int], None] | None = attrs.field(default=None, repr=False)
+    """The per-group function of a rule made by :func:`group_rule` (None for others)."""
+    system: Mapping[str, Combine] = attrs.field(factory=dict, repr=False)
+    """How a :func:`group_rule` combines group values into ``system`` (metric → combine)."""
 
     def evaluate(self, ctx: RuleContext) -> Output:
         """Call the function."""
@@ -615,6 +619,295 @@ def rule(
             reads=tuple(reads),
             per_member=dict(per_member or {}),
             segment=segment,
+        )
+
+    return decorate
+
+
+# -- per-group rules (plugin API 0.2) ---------------------------------------------------------
+
+COMBINE_KINDS = ("sum", "max", "min", "mean")
+"""The named ways a :func:`group_rule` combines group values into the system value."""
+
+
+Reader = Callable[[str, str], "tuple[Any, Any, Any] | None"]
+"""Reads a metric of a subject as ``(value, low, high)`` (None: never computed)."""
+
+
+class GroupValues:
+    """What a combine function of a :func:`group_rule` reads: every group's values now.
+
+    The same object answers both when the twin steps event by event (values are
+    numbers) and when it evaluates a run of loads at once (values may be numpy
+    columns, one value per event): write a combine function with arithmetic
+    (``+ - * /``) and :func:`ratio`, and it works for both.
+
+    Attributes:
+        state: the twin (its structure; read loads through :meth:`value`/:meth:`offered`).
+        groups: group number → :class:`~twin.records.GroupRecord`, every group, ascending.
+        values: parameter name → value.
+    """
+
+    __slots__ = ("_read", "_source", "groups", "state", "values")
+
+    def __init__(self, source: Any, read: Reader) -> None:
+        self._source = source
+        self._read = read
+        self.state: TwinState = source.state
+        self.groups = cast("Mapping[int, GroupRecord]", source.state.groups)
+        self.values: Mapping[str, float] = source.values
+
+    def param(self, name: str) -> float:
+        """The value of parameter ``name``."""
+        return self.values[name]
+
+    def value(self, group: int, name: str, default: float = 0.0) -> Any:
+        """Metric ``name`` of ``group:<group>`` now (this rule's or another's), else ``default``."""
+        found = self._read(f"group:{group}", name)
+        return default if found is None else found[0]
+
+    def band(self, group: int, name: str) -> tuple[Any, Any, Any]:
+        """``(value, low, high)`` of metric ``name`` of the group (zeros when never computed)."""
+        found = self._read(f"group:{group}", name)
+        return (0.0, 0.0, 0.0) if found is None else found
+
+    def offered(self, group: int, key: str) -> Any:
+        """The load offered to the group now: ``connections``, ``cps``, ``throughput_gbps``."""
+        loads = getattr(self._source, "loads", None)
+        if loads is not None:  # a segment: offered loads are columns
+            columns = loads.groups.get(group)
+            if columns is not None and key in columns.offered:
+                return columns.offered[key]
+        return self.state.groups[group]["offered"].get(key, 0.0)
+
+
+Combine = str | Callable[[GroupValues], Any]
+"""How a :func:`group_rule` makes a system value: ``"sum"``, ``"max"``, ``"min"``,
+``"mean"`` of the groups' values of that metric (each end of a band too), or a function
+of :class:`GroupValues` returning a value or ``(value, low, high)``."""
+
+
+def ratio(part: Any, whole: Any) -> Any:
+    """``part / whole``; ∞ when ``whole`` is 0 and ``part`` is not, 0 when both are.
+
+    Works on numbers and on numpy columns alike (a combine function's values).
+    """
+    if hasattr(part, "shape") or hasattr(whole, "shape"):
+        import numpy as np  # only segments hand out columns
+
+        part = np.asarray(part, dtype=np.float64)
+        whole = np.asarray(whole, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(whole > 0, part / whole, np.where(part > 0, float("inf"), 0.0))
+    if whole > 0:
+        return part / whole
+    return float("inf") if part > 0 else 0.0
+
+
+def _stored_triple(stored: Any) -> tuple[Any, Any, Any]:
+    kind = type(stored)
+    if kind is tuple:
+        return stored[0], stored[1], stored[2]
+    if kind is Metric:
+        return stored.value, stored.low, stored.high
+    return stored, stored, stored
+
+
+def _combine_named(how: str, rows: list[tuple[Any, Any, Any]]) -> tuple[Any, Any, Any]:
+    """``how`` over ``rows`` of ``(value, low, high)``, each end on its own."""
+    if how == "sum" or how == "mean":
+        value: Any = 0.0
+        low: Any = 0.0
+        high: Any = 0.0
+        for v, lo, hi in rows:
+            value = value + v
+            low = low + lo
+            high = high + hi
+        if how == "mean":
+            n = len(rows)
+            return value / n, low / n, high / n
+        return value, low, high
+    pick = _pick_max if how == "max" else _pick_min
+    value, low, high = rows[0]
+    for v, lo, hi in rows[1:]:
+        value, low, high = pick(value, v), pick(low, lo), pick(high, hi)
+    return value, low, high
+
+
+def _pick_max(a: Any, b: Any) -> Any:
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        import numpy as np
+
+        return np.maximum(a, b)
+    return b if b > a else a
+
+
+def _pick_min(a: Any, b: Any) -> Any:
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        import numpy as np
+
+        return np.minimum(a, b)
+    return b if b < a else a
+
+
+def _system_values(
+    view: GroupValues,
+    system: Mapping[str, Combine],
+    read: Callable[[str, str], tuple[Any, Any, Any] | None],
+    write: Callable[..., None],
+) -> None:
+    """Write every ``system`` metric of a group rule, combined from the groups now."""
+    subjects = [f"group:{g}" for g in view.groups]
+    for name, how in system.items():
+        if isinstance(how, str):
+            rows = []
+            banded = False
+            for subject in subjects:
+                row = read(subject, name)
+                if row is None:
+                    row = (0.0, 0.0, 0.0)
+                elif row[1] is not row[0] or row[2] is not row[0]:
+                    banded = True
+                rows.append(row)
+            value, low, high = _combine_named(how, rows)
+            if banded:
+                write("system", name, value, low, high)
+            else:
+                write("system", name, value)
+            continue
+        out = how(view)
+        if type(out) is tuple:
+            write("system", name, out[0], out[1], out[2])
+        else:
+            write("system", name, out)
+
+
+def _step_reader(ctx: RuleContext) -> Callable[[str, str], tuple[Any, Any, Any] | None]:
+    """Read a group metric as ``(value, low, high)`` now: written this event, else stored."""
+    buckets = ctx._buckets
+    get = ctx.metrics.get
+
+    def read(subject: str, name: str) -> tuple[Any, Any, Any] | None:
+        bucket = buckets.get(subject)
+        stored = None if bucket is None else bucket.get(name)
+        if stored is not None:
+            return _stored_triple(stored)
+        metric = get(subject, name)
+        return None if metric is None else (metric.value, metric.low, metric.high)
+
+    return read
+
+
+def _segment_reader(seg: Any) -> Callable[[str, str], tuple[Any, Any, Any] | None]:
+    """Read a group metric as columns: computed in this segment, else as stored before it."""
+    columns = seg.columns
+
+    def read(subject: str, name: str) -> tuple[Any, Any, Any] | None:
+        found = columns.get((subject, name))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        metric = seg.stored(subject, name)
+        return None if metric is None else (metric.value, metric.low, metric.high)
+
+    return read
+
+
+def _group_evaluate(
+    per_group: Callable[[RuleContext, int], None], system: Mapping[str, Combine]
+) -> Callable[[RuleContext], None]:
+    """The rule function of a group rule: touched groups, then the system values."""
+
+    def evaluate(ctx: RuleContext) -> None:
+        for g in ctx.touched_groups():
+            per_group(ctx, g)
+        if system and ctx.state.groups:
+            read = _step_reader(ctx)
+            _system_values(GroupValues(ctx, read), system, read, ctx.metric)
+
+    return evaluate
+
+
+def _group_batch(
+    per_group: Callable[[Any, int], None], system: Mapping[str, Combine]
+) -> Callable[[Any], None]:
+    """The batch method of a group rule: every group over the segment, then the system."""
+
+    def evaluate_segment(seg: Any) -> None:
+        groups = seg.state.groups
+        for g in groups:
+            per_group(seg, g)
+        if system and groups:
+            read = _segment_reader(seg)
+            _system_values(GroupValues(seg, read), system, read, seg.metric)
+
+    return evaluate_segment
+
+
+def group_rule(
+    *,
+    id: str,
+    summary: str,
+    system: Mapping[str, Combine],
+    events: Iterable[type[Event] | str] | None = None,
+    parameters: Iterable[str] = (),
+    raises: Mapping[str, Severity | str] | None = None,
+    metrics: Mapping[str, str] | None = None,
+    reads: Iterable[str] = (),
+    per_member: Mapping[str, MemberMetric] | None = None,
+    segment: Callable[[Any, int], None] | None = None,
+) -> Callable[[Callable[[RuleContext, int], None]], FunctionRule]:
+    """Decorator: a per-group rule. ``def f(ctx, g) -> None`` judges one group.
+
+    The twin calls the function for each group the event touched (the rule is
+    incremental: findings on other groups stand) and then makes each metric in
+    ``system`` from every group's value of it now (the stored value for the
+    groups it did not call the function for): ``"sum"``, ``"max"``, ``"min"``,
+    ``"mean"`` (each end of a band on its own), or a function of
+    :class:`GroupValues` returning a value or ``(value, low, high)``.
+
+    ``segment`` is the same judgement of one group over a run of loads,
+    ``(seg, g) -> None`` writing columns (see :class:`twin.segments.Segment`):
+    with it, the rule has a batch method that calls it for every group and
+    combines the system values the same way, on columns.
+
+    The other arguments are :func:`rule`'s. Every name in ``system`` is
+    declared in ``metrics``.
+
+    Raises:
+        ValueError: a ``system`` metric is not in ``metrics``, or an unknown combine name.
+    """
+    declared = dict(metrics or {})
+    for name, how in system.items():
+        if name not in declared:
+            raise ValueError(f"{id}: system metric {name!r} is not declared in metrics")
+        if isinstance(how, str) and how not in COMBINE_KINDS:
+            raise ValueError(
+                f"{id}: system metric {name!r} combines by {how!r}; "
+                f"use one of {', '.join(COMBINE_KINDS)} or a function"
+            )
+        if not isinstance(how, str) and not callable(how):
+            raise ValueError(f"{id}: system metric {name!r}: combine with a name or a function")
+    combine = dict(system)
+
+    def decorate(function: Callable[[RuleContext, int], None]) -> FunctionRule:
+        return FunctionRule(
+            id=id,
+            summary=summary,
+            function=_group_evaluate(function, combine),
+            events=_event_names(events),
+            parameters=tuple(parameters),
+            raises={
+                k: v if isinstance(v, Severity) else Severity.parse(v)
+                for k, v in (raises or {}).items()
+            },
+            metrics=declared,
+            incremental=True,
+            doc=(function.__doc__ or "").strip(),
+            reads=tuple(reads),
+            per_member=dict(per_member or {}),
+            segment=None if segment is None else _group_batch(segment, combine),
+            per_group=function,
+            system=combine,
         )
 
     return decorate
