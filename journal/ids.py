@@ -93,13 +93,29 @@ def new_event_ids(count: int) -> list[str]:
     if count <= 0:
         return []
     ms, counter = _CLOCK.next(count)
-    ms_bits = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | 0b10 << 62
+    return _formatted(ms, counter, count)
+
+
+_LOW_48 = (1 << 48) - 1
+
+
+def _formatted(ms: int, counter: int, count: int) -> list[str]:
+    """``[_format(ms, c) for c in range(counter, counter + count)]``, made faster.
+
+    Only the last 12 hex digits change between ids whose counters agree above
+    bit 48, so a run of such ids shares one formatted prefix and each id
+    formats one 48-bit number (an import makes one id per event).
+    """
     out: list[str] = []
-    append = out.append
-    low_mask = 0x3FFF_FFFF_FFFF_FFFF
-    for c in range(counter, counter + count):
-        h = f"{ms_bits | (c >> 62) << 64 | (c & low_mask):032x}"
-        append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    c, end = counter, counter + count
+    while c < end:
+        stop = min(end, ((c >> 48) + 1) << 48)  # the next change of the digits before the last 12
+        h = f"{(ms & 0xFFFF_FFFF_FFFF) << 16 | 0x7 << 12 | c >> 62:016x}"
+        variant = 0b10 << 14 | (c & 0x3FFF_FFFF_FFFF_FFFF) >> 48
+        prefix = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{variant:04x}-"
+        low = c & _LOW_48
+        out += [f"{prefix}{x:012x}" for x in range(low, low + stop - c)]
+        c = stop
     return out
 
 

@@ -738,6 +738,21 @@ def test_event_ids_are_uuid7_and_strictly_increasing() -> None:
         assert UUID7.fullmatch(i)
 
 
+@pytest.mark.parametrize(
+    "counter",
+    [0, 5, (1 << 48) - 3, (1 << 62) - 2, (5 << 62) - 1, (1 << 74) - 4, 0x1234_5678_9ABC_DEF0_123],
+)
+def test_a_batch_of_ids_is_formatted_as_one_id_at_a_time(counter: int) -> None:
+    """The batch formatter shares a prefix between ids: across 48- and 62-bit carries too."""
+    from journal.ids import _format, _formatted
+
+    ms = 0x0190_A2B3_C4D5
+    count = 4 if counter >= (1 << 74) - 4 else 7
+    assert _formatted(ms, counter, count) == [
+        _format(ms, c) for c in range(counter, counter + count)
+    ]
+
+
 def test_an_event_id_carries_the_time_it_was_made() -> None:
     import time
 
