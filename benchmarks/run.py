@@ -33,6 +33,7 @@ from typing import Any
 import generate  # beside this script, which Python puts first on sys.path
 
 from journal import Journal
+from journal.snapshots import SNAPSHOT_EVERY
 from twin.event_files import ENVELOPE_KEYS
 from twin.reducer import apply
 from twin.state import TwinState
@@ -313,11 +314,29 @@ def in_child(mode: str, journal_path: Path, extra: Path | None = None) -> dict[s
 # -- seek -----------------------------------------------------------------------------------------
 
 
-def seek_targets(head: int, fraction: float, count: int, rng: random.Random) -> list[int]:
-    """``count`` seqs around ``fraction`` of the journal (± half a percent)."""
+def seek_offsets(head: int, count: int, rng: random.Random) -> list[int]:
+    """``count`` random offsets of up to half a percent of the journal, either way."""
     spread = max(1, head // 200)
-    centre = max(1, int(head * fraction))
-    return [min(head, max(1, centre + rng.randint(-spread, spread))) for _ in range(count)]
+    return [rng.randint(-spread, spread) for _ in range(count)]
+
+
+def seek_targets(head: int, fraction: float, offsets: list[int]) -> list[int]:
+    """Seqs around ``fraction`` of the journal: its snapshot grid point there, plus ``offsets``.
+
+    A cold seek restores the state snapshot at or before its target and replays the
+    rest, so its cost follows the target's distance from the grid (0 to
+    ``SNAPSHOT_EVERY - 1`` events). Both positions take the same offsets from a
+    point of the grid, so they replay the same numbers of events and their ratio
+    measures the position alone. (Drawn apart, 20 seeks per position gave replay
+    medians up to 30% apart, and a start before the first snapshot replayed from
+    seq 1.) In a journal shorter than two grid steps both positions are one point.
+    """
+    grid = SNAPSHOT_EVERY
+    if head >= 2 * grid:
+        centre = max(grid, int(head * fraction) // grid * grid)
+    else:
+        centre = max(1, int(head * fraction))
+    return [min(head, max(1, centre + offset)) for offset in offsets]
 
 
 def seek_state(journal_path: Path, targets: list[int]) -> list[tuple[float, float]]:
@@ -558,9 +577,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         per_run: dict[str, list[tuple[float, float, float, float]]] = {"start": [], "end": []}
         for attempt in range(repeat):
             rng = random.Random(args.seed * 1000 + attempt)
-            for where, fraction in (("start", 0.01), ("end", 0.99)):
-                times = measure(journal_path, seek_targets(n, fraction, args.seeks, rng))
-                wall, cpu = [w for w, _ in times], [c for _, c in times]
+            offsets = seek_offsets(n, args.seeks, rng)
+            near_start = seek_targets(n, 0.01, offsets)
+            near_end = seek_targets(n, 0.99, offsets)
+            # Alternated, so a change in the machine's load falls on both positions alike.
+            pairs = zip(near_start, near_end, strict=True)
+            times = measure(journal_path, [t for pair in pairs for t in pair])
+            for where, mine in (("start", times[0::2]), ("end", times[1::2])):
+                wall, cpu = [w for w, _ in mine], [c for _, c in mine]
                 per_run[where].append(
                     (
                         percentile(wall, 50),
@@ -584,14 +608,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         start, end = summary["start"], summary["end"]
         results.add(f"{prefix}_start", **start, target=p99)
         ratio = end["p50"] / start["p50"] if start["p50"] > 0 else float("inf")
+        # Judged by CPU time: a seek does no I/O (the journal is in the page cache), so its
+        # wall time on a shared machine is CPU time plus however often it was preempted.
+        ratio_cpu = end["cpu_p50"] / start["cpu_p50"] if start["cpu_p50"] > 0 else float("inf")
         results.add(
             f"{prefix}_end",
             **end,
             ratio=ratio,
             ratio_p99=end["p99"] / start["p99"] if start["p99"] > 0 else float("inf"),
+            ratio_cpu=ratio_cpu,
             ratio_of="p50 near the start",
             target="; ".join(t for t in ("≤ 1.1× start", p99) if t),
-            met=ratio <= 1.1,
+            met=ratio_cpu <= 1.1,
         )
 
     # An import checks events against the structure only and leaves folding the loads to

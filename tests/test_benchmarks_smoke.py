@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,21 @@ def test_an_existing_journal_gets_only_seek_and_verify(tmp_path: Path) -> None:
     assert "not run" not in done.stdout, "only the rows measured are listed"
     assert "[group]" not in done.stdout
     assert not (tmp_path / "work" / "data").exists(), "no data is generated"
+
+
+@pytest.mark.parametrize("head", [20_000, 200_000, 1_234_567])
+def test_seeks_near_the_start_and_the_end_replay_the_same_numbers_of_events(head: int) -> None:
+    # The end ÷ start ratio must measure the position, not which random targets each drew:
+    # both positions replay the same distances from their state snapshot.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from journal.snapshots import SNAPSHOT_EVERY
+
+    offsets = run.seek_offsets(head, 50, random.Random(7))
+    start, end = run.seek_targets(head, 0.01, offsets), run.seek_targets(head, 0.99, offsets)
+    assert all(0 < seq < head // 10 for seq in start)
+    assert all(head * 0.9 < seq <= head for seq in end)
+    assert [s % SNAPSHOT_EVERY for s in start] == [e % SNAPSHOT_EVERY for e in end]
