@@ -11,13 +11,16 @@ state the engine is left in.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import twin.segments
 from tests.rules_helpers import EventGenerator
@@ -138,3 +141,32 @@ def test_a_replay_in_segments_takes_true_snapshots(
             seek = Replay(journal, MANAGER, profile, snapshot_every=16)
             frame = seek.at(target)
             assert frame is not None and picture(frame)[:3] == reference[target - 1][:3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    data=st.data(),
+)
+def test_forward_fill_gives_each_value_from_its_event_on(size: int, data: st.DataObject) -> None:
+    """Both ways of filling (a few changes: slices; many: index arithmetic) are the plain one."""
+    positions = sorted(data.draw(st.sets(st.integers(0, size - 1), max_size=size)))
+    values = data.draw(
+        st.lists(st.floats(-1e6, 1e6), min_size=len(positions), max_size=len(positions))
+    )
+    initial = data.draw(st.floats(-1e6, 1e6))
+    expected = []
+    current = initial
+    for i in range(size):
+        if i in positions:
+            current = values[positions.index(i)]
+        expected.append(current)
+    assert twin.segments._ffill(initial, positions, values, size).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.5, -1e-9, -3.25, -40.0]), min_size=1, max_size=60))
+def test_expm1_over_a_column_is_math_expm1_bit_for_bit(values: list[float]) -> None:
+    """Runs of equal values and mostly distinct ones both give math.expm1 of each value."""
+    column = np.asarray(values, dtype=np.float64)
+    assert twin.segments.expm1_exact(column).tolist() == [math.expm1(v) for v in values]

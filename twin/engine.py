@@ -402,6 +402,10 @@ class Engine:
                 if severity is None:
                     return None  # undeclared: stepping reports it as a crash
                 item.severity = severity
+                if not item.anywhere():  # most findings: nothing to compute per event
+                    if key in store:
+                        note(0, "-", rule.id, key, None)
+                    continue
                 holds = np.broadcast_to(np.asarray(item.holds, dtype=bool), (size,))
                 before = key in store
                 previous = np.concatenate(([before], holds[:-1]))

@@ -47,9 +47,10 @@ SEGMENT_TYPES = frozenset({"load_changed"})
 MAX_SEGMENT = 4096
 """Events per segment at most (bounds the memory of its columns)."""
 
-MIN_SEGMENT = 64
-"""Shorter runs of loads are evaluated event by event: a segment costs about as much as
-50 events stepped before its columns start to pay (measured; see docs/performance.md)."""
+MIN_SEGMENT = 16
+"""Shorter runs of loads are evaluated event by event: a segment's fixed cost (~2 ms with
+the built-in rules on a 12-member group) is worth about 15 group loads stepped, so its
+columns pay from ~16 events on (measured; see docs/performance.md)."""
 
 _LOAD_KEYS = ("share", "connections", "cps", "throughput_gbps", "cpu_pct")
 """The member fields the reducer records a change of, in its order."""
@@ -170,7 +171,11 @@ class LoadColumns:
 def _ffill(initial: float, positions: Sequence[int], values: Sequence[float], size: int) -> Array:
     """An array of ``size`` that is ``initial`` until the first position, then each value on."""
     out = np.full(size, initial, dtype=np.float64)
-    if positions:
+    if 0 < len(positions) <= 8:  # a few changes: slices cost less than the index arithmetic
+        ends = [*positions[1:], size]
+        for start, end, value in zip(positions, ends, values, strict=True):
+            out[start:end] = value
+    elif positions:
         marks = np.full(size, -1, dtype=np.int64)
         marks[np.asarray(positions)] = np.arange(len(positions))
         np.maximum.accumulate(marks, out=marks)
@@ -272,10 +277,8 @@ def load_columns(state: TwinState, envelopes: Sequence[Envelope]) -> LoadColumns
             group["cpu_work"],
         )
         shares, _serving = state.distribution(g)
-        for m, share in shares:
-            members[m["id"]] = _member_loads(
-                m, share, offered, work, member_sets.get(m["id"]), size
-            )
+        if shares:
+            members.update(_group_member_loads(shares, offered, work, member_sets, size))
     return LoadColumns(seqs, members, groups, subjects)
 
 
@@ -284,57 +287,77 @@ def _group_event_positions(subjects: list[str], g: int) -> list[int]:
     return [i for i, s in enumerate(subjects) if s == name]
 
 
-def _member_loads(
-    m: dict[str, Any],
-    share: float,
+def _group_member_loads(
+    shares: Sequence[tuple[dict[str, Any], float]],
     offered: dict[str, Array],
     work: Array,
-    sets: dict[str, tuple[list[int], list[float]]] | None,
+    member_sets: dict[str, dict[str, tuple[list[int], list[float]]]],
     size: int,
-) -> MemberLoads:
-    """One member's loads: its sample where it has one, else its share (the reducer's rule)."""
-    sets = sets or {}
-    sample: dict[str, float] = dict(m["sample"])
-    base = {
-        "connections": offered["connections"] * share,
-        "cps": offered["cps"] * share,
-        "throughput_gbps": offered["throughput_gbps"] * share,
-    }
+) -> dict[str, MemberLoads]:
+    """Every member's loads of one group: its sample where it has one, else its share.
+
+    The reducer's rule (:func:`twin.reducer.redistribute`), computed for all the
+    group's members at once: one row per member, one column per event. Each
+    number comes from the same operations as the reducer's, so it is the same.
+    """
+    n = len(shares)
+    share = np.fromiter((s for _m, s in shares), dtype=np.float64, count=n)[:, None]
+    cores = np.fromiter((m["cores"] for m, _s in shares), dtype=np.float64, count=n)[:, None]
+    # (field, member, event), fields in LOAD_FIELDS order: connections, cps, cpu_pct, gbps.
+    table = np.empty((4, n, size), dtype=np.float64)
+    np.multiply(offered["connections"], share, out=table[0])
+    np.multiply(offered["cps"], share, out=table[1])
+    np.multiply(offered["throughput_gbps"], share, out=table[3])
     with np.errstate(invalid="ignore", divide="ignore"):
-        shared_cpu = np.where(work != 0, np.minimum(100.0, work * share / m["cores"]), 0.0)
-    base["cpu_pct"] = shared_cpu
-    out: dict[str, Array] = {}
-    for key in LOAD_FIELDS:
-        column = base[key]
-        positions, values = sets.get(key, ([], []))
-        if key in sample or positions:
-            has = _ffill(1.0 if key in sample else 0.0, positions, [1.0] * len(positions), size)
-            own = _ffill(float(sample.get(key, 0.0)), positions, values, size)
-            column = np.where(has != 0, own, column)
-            if positions:
+        np.minimum(100.0, work * share / cores, out=table[2])
+    table[2][:, work == 0] = 0.0
+    previous = np.empty((4, n, 1), dtype=np.float64)
+    samples: list[dict[str, float]] = []
+    for row, (m, _share) in enumerate(shares):
+        sample: dict[str, float] = dict(m["sample"])
+        for k, key in enumerate(LOAD_FIELDS):
+            previous[k, row, 0] = m[key]
+        sets = member_sets.get(m["id"])
+        if sample or sets:
+            for k, key in enumerate(LOAD_FIELDS):
+                positions, values = sets.get(key, ([], [])) if sets else ([], [])
+                if not positions:
+                    if key in sample:
+                        table[k, row] = float(sample[key])
+                    continue
+                start = 0 if key in sample else positions[0]
+                own = _ffill(float(sample.get(key, 0.0)), positions, values, size)
+                table[k, row, start:] = own[start:]
                 sample[key] = float(values[-1])
-        out[key] = column.astype(np.float64, copy=False)
-    previous = {key: float(m[key]) for key in LOAD_FIELDS}
-    changed = np.zeros(size, dtype=bool)
-    for key in LOAD_FIELDS:
-        column = out[key]
-        before = np.concatenate(([previous[key]], column[:-1]))
-        changed |= column != before
-    if m["share"] != share:
-        changed[0] = True
-    connections = out["connections"]
-    steps = np.abs(np.diff(connections, prepend=previous["connections"]))
-    turnover = np.cumsum(np.concatenate(([float(m["conn_turnover"])], steps)))[1:]
-    return MemberLoads(
-        connections,
-        out["cps"],
-        out["cpu_pct"],
-        out["throughput_gbps"],
-        turnover,
-        changed,
-        sample,
-        {"share": float(m["share"]), **previous},
-    )
+        samples.append(sample)
+    changed = np.empty((n, size), dtype=bool)
+    np.any(table[:, :, :1] != previous, axis=0, out=changed[:, :1])
+    np.any(table[:, :, 1:] != table[:, :, :-1], axis=0, out=changed[:, 1:])
+    steps = np.empty((n, size + 1), dtype=np.float64)
+    steps[:, :1] = np.fromiter(
+        (float(m["conn_turnover"]) for m, _s in shares), dtype=np.float64, count=n
+    )[:, None]
+    np.subtract(table[0], np.concatenate((previous[0], table[0][:, :-1]), axis=1), out=steps[:, 1:])
+    np.abs(steps[:, 1:], out=steps[:, 1:])
+    turnover = np.cumsum(steps, axis=1)[:, 1:]
+    out: dict[str, MemberLoads] = {}
+    for row, (m, member_share) in enumerate(shares):
+        if m["share"] != member_share:
+            changed[row, 0] = True
+        out[m["id"]] = MemberLoads(
+            table[0, row],
+            table[1, row],
+            table[2, row],
+            table[3, row],
+            turnover[row],
+            changed[row],
+            samples[row],
+            {
+                "share": float(m["share"]),
+                **{key: float(previous[k, row, 0]) for k, key in enumerate(LOAD_FIELDS)},
+            },
+        )
+    return out
 
 
 def end_state(state: TwinState, loads: LoadColumns, last: Envelope) -> None:
@@ -483,7 +506,7 @@ class Segment:
                 message,
                 holds,
                 severity,
-                {key: _flat(value) for key, value in evidence.items()},
+                evidence,
             )
         )
 
@@ -512,15 +535,24 @@ class SegmentFinding:
         self.evidence = evidence
 
     def at(self, i: int) -> dict[str, Any]:
-        """The evidence at event ``i``."""
+        """The evidence at event ``i`` (plain Python values, as stepping gives them)."""
         out = {}
         for key, value in self.evidence.items():
             if isinstance(value, np.ndarray):
-                item = value[i]
+                item = value[i] if value.ndim else value.item()
                 out[key] = item.item() if hasattr(item, "item") else item
+            elif isinstance(value, np.generic):
+                out[key] = value.item()
             else:
                 out[key] = value
         return out
+
+    def anywhere(self) -> bool:
+        """True if the finding holds at some event of the segment."""
+        holds = self.holds
+        if isinstance(holds, np.ndarray):
+            return bool(holds.any())
+        return bool(holds)
 
 
 def expm1_exact(x: Array) -> Array:
@@ -532,6 +564,10 @@ def expm1_exact(x: Array) -> Array:
     if x.size == 0:
         return out
     starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+    if 4 * len(starts) > x.size:  # mostly distinct values: one call each costs less
+        expm1 = math.expm1
+        out[:] = [expm1(value) for value in x.tolist()]
+        return out
     ends = np.concatenate((starts[1:], [x.size]))
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         out[start:end] = math.expm1(float(x[start]))
