@@ -11,7 +11,9 @@ read), so a file of any size is imported in bounded memory:
    an id that is there with different content), check every new event against
    the structure of the twin (:func:`twin.reducer.apply_structure`: it refuses
    unknown ids, duplicates and impossible transitions; loads, which nothing
-   refuses, are left for readers to fold),
+   refuses, are left for readers to fold: a load of a known member or group is
+   stored without going through the reducer, and the ``serving`` count of a group
+   load is kept until the structure changes),
    chain the hashes and insert the batch with one ``executemany``;
 3. record the head anchor and commit.
 
@@ -323,6 +325,8 @@ def _write(
             snapshots.insert(conn, snaps)
         seq = top
         skipped = 0
+        serving: dict[int, int] = {}  # group → serving count, until the structure changes
+        load_schema = LoadChanged.schema
         done = 0
         every = snapshots.STRUCTURE_EVERY
         for chunk in _chunks(events, BATCH):
@@ -361,16 +365,34 @@ def _write(
                     eid = next(fresh)
                 seq += 1
                 event = ne.event
-                if type(event) is OpaqueEvent:
-                    type_name, schema = event.original_type, 1
+                load = _load_data(event, state) if type(event) is LoadChanged else None
+                if load is not None:
+                    # A known member's or group's load: checked above, left to readers to fold.
+                    type_name, schema, payload = "load_changed", load_schema, load
+                    group = load.get("group")
+                    if group is not None and "serving" not in load:
+                        # Group load is demand (twin.demand): record what it was measured on.
+                        count = serving.get(group)
+                        if count is None:
+                            count = serving[group] = serving_count(state, group)
+                        if count >= 1:
+                            payload["serving"] = count
+                    state.seq = seq  # what apply_structure does with a load it checked
+                    state.occurred_at = occ
                 else:
-                    type_name, schema = event.event_type, type(event).schema
-                payload = event.to_data()
-                if type(event) is LoadChanged and event.group is not None and event.serving is None:
-                    # Group load is demand (twin.demand): record what it was measured on.
-                    count = serving_count(state, event.group)
-                    if count >= 1:
-                        payload["serving"] = count
+                    if type(event) is OpaqueEvent:
+                        type_name, schema = event.original_type, 1
+                    else:
+                        type_name, schema = event.event_type, type(event).schema
+                    payload = event.to_data()
+                    if (
+                        type(event) is LoadChanged
+                        and event.group is not None
+                        and event.serving is None
+                    ):
+                        count = serving_count(state, event.group)
+                        if count >= 1:
+                            payload["serving"] = count
                 try:
                     data = encode_data(payload).decode("utf-8")
                 except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
@@ -380,10 +402,12 @@ def _write(
                         source=ne.source,
                         line=ne.line,
                     ) from None
-                try:
-                    check(state, event, seq=seq, occurred_at=occ)
-                except TwinInputError as exc:
-                    raise exc.located(ne.source, ne.line) from None
+                if load is None:
+                    try:
+                        check(state, event, seq=seq, occurred_at=occ)
+                    except TwinInputError as exc:
+                        raise exc.located(ne.source, ne.line) from None
+                    serving.clear()  # the structure may have changed
                 who = ne.actor if ne.actor is not None else actor
                 # hashing.chain_hash, inlined: keeping the previous digest as bytes saves a
                 # bytes.fromhex per event on the bulk-import hot path.
@@ -498,6 +522,38 @@ def _as_stored(first: NewEvent, event_id: str) -> StoredContent:
     """An event earlier in this batch, seen as :func:`same_content` sees a stored one."""
     item = _encode(first, event_id)
     return (0, item.type, item.schema, item.data, first.occurred_at or "")
+
+
+def _load_data(event: LoadChanged, state: TwinState) -> dict[str, Any] | None:
+    """A load's payload (``event.to_data()``) if ``state`` knows its member or group, else None.
+
+    The import's hot path: a load the structure knows is all that
+    :func:`twin.reducer.apply_structure` checks of it. None (an unknown id, or a value
+    that is not a plain number) sends it to the general path, which explains.
+    """
+    member, group = event.member, event.group
+    if member is not None:
+        if member not in state.members:
+            return None
+        out: dict[str, Any] = {"member": member}
+    elif group in state.groups:
+        out = {"group": group}
+    else:
+        return None
+    if group is not None and member is not None:
+        return None
+    for name, value in (
+        ("connections", event.connections),
+        ("cps", event.cps),
+        ("cpu_pct", event.cpu_pct),
+        ("throughput_gbps", event.throughput_gbps),
+        ("serving", event.serving),
+    ):
+        if value is not None:
+            if type(value) is not float and type(value) is not int:
+                return None
+            out[name] = value
+    return out
 
 
 def _chunks(events: Iterable[NewEvent], size: int) -> Iterator[list[NewEvent]]:

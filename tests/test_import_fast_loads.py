@@ -124,13 +124,23 @@ def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {name: conn.execute(sql).fetchall() for name, sql in TABLES.items()}
 
 
+def general_paths(monkeypatch: pytest.MonkeyPatch, general: bool) -> None:
+    """Turn the load fast paths off (decoding a line, and storing a load the twin knows).
+
+    Called with the fast paths on first: turning them off is not undone.
+    """
+    monkeypatch.setattr(twin.event_files, "FAST_LOADS", not general)
+    if general:
+        monkeypatch.setattr(journal.appending, "_load_data", lambda event, state: None)
+
+
 def import_both_ways(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: Path
 ) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, list[tuple[Any, ...]]]]:
     out = []
     for fast in (True, False):
         deterministic(monkeypatch)
-        monkeypatch.setattr(twin.event_files, "FAST_LOADS", fast)
+        general_paths(monkeypatch, not fast)
         target = tmp_path / f"fast-{fast}.db"
         with Journal.create(target) as j:
             j.import_file(source)
@@ -168,7 +178,7 @@ def test_a_bad_load_line_is_refused_as_before_and_nothing_is_written(
     source = write_jsonl(tmp_path / "bad.jsonl", [*lines(200), bad])
     messages = []
     for fast in (True, False):
-        monkeypatch.setattr(twin.event_files, "FAST_LOADS", fast)
+        general_paths(monkeypatch, not fast)
         target = tmp_path / f"bad-{fast}.db"
         with Journal.create(target) as j, pytest.raises(TwinInputError) as caught:
             j.import_file(source)
