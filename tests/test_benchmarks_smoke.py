@@ -142,3 +142,25 @@ def test_seeks_near_the_start_and_the_end_replay_the_same_numbers_of_events(head
     assert all(0 < seq < head // 10 for seq in start)
     assert all(head * 0.9 < seq <= head for seq in end)
     assert [s % SNAPSHOT_EVERY for s in start] == [e % SNAPSHOT_EVERY for e in end]
+
+
+def test_verify_cost_names_where_the_time_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+        import verify_cost
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from journal import Journal
+
+    journal = tmp_path / "j.db"
+    with Journal.create(journal) as j:
+        j.import_file(generate.write(tmp_path / "events.jsonl", 300))
+    before = journal.read_bytes()
+    assert verify_cost.main([str(journal), "--repeat", "1"]) == 0
+    printed = capsys.readouterr().out
+    for what in ("verify today", "read the 13 columns", "stored canonical bytes"):
+        assert what in printed
+    assert journal.read_bytes() == before, "the journal is only read"
