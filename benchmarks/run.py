@@ -487,8 +487,12 @@ def measure_mix(
     scratch: Path,
     n_rules: int,
     why: str,
+    only: str | None = None,
 ) -> None:
-    """The rows measured for one load mix (each against its bare baseline, in this run)."""
+    """The rows measured for one load mix (each against its bare baseline, in this run).
+
+    ``only="import"``: the bare insert, the import and its peak RSS only.
+    """
     at_scale = n >= 1_000_000
     # a. bulk import
     rows = bare_rows(data)
@@ -513,6 +517,8 @@ def measure_mix(
         target="≤ 250 MB at 1M events",
         **({"met": peak <= 250} if at_scale else {}),
     )
+    if only == "import":
+        return
     # b. replays (+ peak RSS), each run in a fresh process
     bare_runs = [in_child("bare", journal_path) for _ in range(repeat)]
     results.add(f"{mix}.bare_replay", **rate(n, bare_runs), baseline=True)
@@ -567,7 +573,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sizes[mix] = data.stat().st_size
         journal_path = journals[mix] = scratch / f"journal-{mix}.db"
         print(f"measuring the {mix} mix: {n:,} events, {repeat} runs each", file=sys.stderr)
-        measure_mix(results, mix, n, repeat, data, journal_path, scratch, n_rules, why)
+        measure_mix(results, mix, n, repeat, data, journal_path, scratch, n_rules, why, args.only)
+    if args.only == "import":
+        return finish(args, results, sizes, {f"{m}.{k}" for m in args.mixes for k in IMPORT_ROWS})
     journal_path = args.journal or journals[args.mixes[0]]
 
     # c. seek: near the start vs near the end, cold (a fresh Journal per seek)
@@ -667,20 +675,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         met=row["value"] >= 500_000,
     )
 
+    # --journal measures only seek and verify: the per-mix rows are not listed
+    return finish(args, results, sizes, {k for k, _ in ONCE} if args.journal else None)
+
+
+IMPORT_ROWS = ("bare_insert", "import_file", "rss_import")
+"""The rows of each mix that ``--only import`` measures."""
+
+
+def finish(
+    args: argparse.Namespace, results: Results, sizes: dict[str, int], keys: set[str] | None
+) -> dict[str, Any]:
+    """Remove the scratch journals (unless ``--keep``) and return what latest.json holds."""
     if not args.keep:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(args.workdir / "scratch", ignore_errors=True)
     return {
-        "events": n,
+        "events": args.events,
         "seed": args.seed,
-        "repeat": repeat,
+        "repeat": args.repeat,
         "mixes": [] if args.journal else list(args.mixes),
         "journal": None if args.journal is None else str(args.journal),
         "data_bytes": sizes,
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
         "rows": [{"key": k, **results.rows[k]} for k, _ in ROWS if k in results.rows],
-        # --journal measures only seek and verify: the per-mix rows are not listed
-        "table": table(results, {k for k, _ in ONCE} if args.journal else None),
+        "table": table(results, keys),
     }
 
 
@@ -729,8 +748,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="measure only seek and verify, on this existing journal, evaluated before "
         "(twin run leaves the engine snapshots a seek needs)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("import",),
+        help="measure only these rows: import (bare insert, import_file and its peak RSS)",
+    )
     parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.only is not None and args.journal is not None:
+        parser.error("--only import measures imports; --journal measures seek and verify")
     if args.journal is not None and args.child is None:
         if not args.journal.is_file():
             parser.error(f"--journal {args.journal}: no such file")

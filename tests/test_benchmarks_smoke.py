@@ -126,6 +126,27 @@ def test_an_existing_journal_gets_only_seek_and_verify(tmp_path: Path) -> None:
     assert not (tmp_path / "work" / "data").exists(), "no data is generated"
 
 
+@pytest.mark.slow
+def test_only_import_measures_the_import_rows_of_each_mix(tmp_path: Path) -> None:
+    output = tmp_path / "import.json"
+    options = ["--events", "600", "--repeat", "1", "--mix", "member", "--only", "import"]
+    done = subprocess.run(
+        [sys.executable, str(RUN), *options, "--workdir", str(tmp_path), "--output", str(output)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["key"]: row for row in json.loads(output.read_text(encoding="utf-8"))["rows"]}
+    assert set(rows) == {"member.bare_insert", "member.import_file", "member.rss_import"}
+    assert rows["member.import_file"]["ratio_cpu"] > 0
+    assert "import_file, end to end [member]" in done.stdout
+    assert "not run" not in done.stdout, "only the rows measured are listed"
+    assert not (tmp_path / "scratch").exists(), "scratch journals are removed"
+
+
 @pytest.mark.parametrize("head", [20_000, 200_000, 1_234_567])
 def test_seeks_near_the_start_and_the_end_replay_the_same_numbers_of_events(head: int) -> None:
     # The end ÷ start ratio must measure the position, not which random targets each drew:
