@@ -189,3 +189,46 @@ def test_planted_or_moved_chunks_run_nothing_and_are_computed_again(
     fresh = MetricHistory.open(journal, MANAGER, PROFILE)
     assert_history_is_the_replay(fresh, reference)
     assert not marker.exists()
+
+
+def test_an_escalation_is_kept_as_a_severity_change_with_its_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.escalation_helpers import CLEARED, ESCALATED, RAISED, Escalating
+    from tests.tui_helpers import fixture_rows
+
+    manager = TwinPluginManager(autoload=False, strict=True).load()
+    manager.register(Escalating(), name="acme")
+    registry = manager.event_registry()
+    rows = fixture_rows()
+    events = [
+        NewEvent(
+            event=registry.decode(
+                row["type"], {k: v for k, v in row.items() if k not in ("ts", "type")}
+            ),
+            type=row["type"],
+            occurred_at="2026-03-14T02:00:00Z",
+        )
+        for row in rows
+    ]
+    with Journal.create(tmp_path / "j.db", registry=registry) as j:
+        j.append(events)
+        # a chunk boundary right at the escalation: the chunk must know what was active before
+        for size in (64, ESCALATED - 11):  # 10: #21 opens the third chunk
+            monkeypatch.setattr(twin.history, "CHUNK", size)
+            history = MetricHistory.open(j, manager, manager.profile())
+            mine = [c for c in history.changes() if c.rule == "acme.group-cpu"]
+            assert [(c.seq, c.sign, c.severity, c.previous) for c in mine] == [
+                (RAISED, "+", "warning", ""),
+                (ESCALATED, "^", "error", "warning"),
+                (CLEARED, "-", "error", ""),
+            ], size
+            assert mine[1].text() == "^ acme.group-cpu group:1 warning→error at #21"
+        history.ensure()
+
+        def no_replay(*_args: Any) -> Any:
+            raise AssertionError("recomputed instead of read back")
+
+        monkeypatch.setattr(MetricHistory, "_compute", no_replay)
+        again = MetricHistory.open(j, manager, manager.profile())
+        assert [c for c in again.changes() if c.rule == "acme.group-cpu"] == mine

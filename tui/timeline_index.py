@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from twin.frames import Frame
+from twin.rules import SeverityWatch
 
 #: Flag bits of one event.
 RAISED = 0x01
@@ -143,6 +144,10 @@ class TimelineIndex:
         self.raise_rule = array("I")
         self.raise_subject = array("I")
         self.raise_rank = array("b")
+        # One entry per severity change of an active finding (rare): seq, rule, subject,
+        # severity before, severity after. The finding keeps its since.
+        self.severity_changes: list[tuple[int, str, str, str, str]] = []
+        self._watch = SeverityWatch()
         self.epoch: datetime | None = None
         self.last_time: datetime | None = None
         self._change_mask: bytes = b""
@@ -192,9 +197,25 @@ class TimelineIndex:
             self.raise_rule.append(self.rules.code(f.rule))
             self.raise_subject.append(self.subjects.code(f.subject))
             self.raise_rank.append(f.severity.rank)
+        for active, before in self._watch.changes(frame.findings, frame.raised):
+            f = active.finding
+            self.severity_changes.append(
+                (frame.seq, f.rule, f.subject, before.value, f.severity.value)
+            )
         self.flags.append(frame_flags(frame))
 
     # -- reading ------------------------------------------------------------------------------
+
+    def severity_changes_of(
+        self, rule: str, subject: str, since: int, seq: int
+    ) -> list[tuple[int, str, str]]:
+        """``(seq, before, after)`` for each severity change of the finding ``rule`` on
+        ``subject`` raised at ``since``, up to ``seq`` (evaluated events only)."""
+        return [
+            (at, before, after)
+            for at, r, s, before, after in self.severity_changes
+            if since < at <= seq and r == rule and s == subject
+        ]
 
     def flag(self, seq: int) -> int | None:
         """The flags of event ``seq``, or None if it is not evaluated yet."""

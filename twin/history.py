@@ -45,10 +45,12 @@ from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.replay import Replay
-from twin.rules import Severity
+from twin.rules import Severity, SeverityWatch, severity_change_text
 
-FORMAT = 1
-"""The chunk layout; bump it when it changes (older chunks are then never read)."""
+FORMAT = 2
+"""The chunk layout; bump it when it changes (older chunks are then never read).
+
+2: changes may be severity changes (sign ``^``, with the severity before)."""
 
 CHUNK = 4096
 """Events per chunk: chunk k holds seqs ``k*CHUNK + 1 .. (k+1)*CHUNK`` (the last may be short)."""
@@ -75,18 +77,23 @@ _OPS: dict[str, Callable[[Any, float], Any]] = {
     "!=": operator.ne,
 }
 _SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+_SEVERITY_NAMES = ("info", "warning", "error")
 
 
 @attrs.frozen
 class Change:
-    """A finding raised (``+``) or cleared (``-``) at an event.
+    """A finding raised (``+``), cleared (``-``) or changing severity (``^``) at an event.
+
+    A finding that escalates keeps its ``since``: it is neither raised nor
+    cleared, and the history records it as a ``^`` change from ``previous``.
 
     Attributes:
         seq: the event.
-        sign: ``+`` raised, ``-`` cleared.
+        sign: ``+`` raised, ``-`` cleared, ``^`` its severity changed (escalated or calmed).
         rule: the finding's rule id.
         subject: what it is about.
-        severity: ``info``, ``warning`` or ``error``.
+        severity: ``info``, ``warning`` or ``error`` (for ``^``: the new one).
+        previous: for ``^``, the severity before; else empty.
     """
 
     seq: int
@@ -94,6 +101,15 @@ class Change:
     rule: str
     subject: str
     severity: str
+    previous: str = ""
+
+    def text(self) -> str:
+        """One line: ``+ error capacity.exhausted group:1 at #12`` or, for a severity change,
+        ``^ capacity.exhausted group:1 warning→error at #40``."""
+        if self.sign == "^":
+            change = severity_change_text(self.previous, self.severity, self.seq)
+            return f"^ {self.rule} {self.subject} {change}"
+        return f"{self.sign} {self.severity} {self.rule} {self.subject} at #{self.seq}"
 
 
 @attrs.frozen
@@ -131,7 +147,10 @@ def encode_chunk(chunk: Chunk, series: Sequence[Series]) -> bytes:
         "first": chunk.first,
         "size": chunk.size,
         "series": [list(s) for s in series],
-        "changes": [[c.seq, c.sign, c.rule, c.subject, c.severity] for c in chunk.changes],
+        "changes": [
+            [c.seq, c.sign, c.rule, c.subject, c.severity, *([c.previous] if c.previous else [])]
+            for c in chunk.changes
+        ],
     }
     head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
     body = (
@@ -186,16 +205,19 @@ def _changes(raw: Any, first: int, size: int) -> tuple[Change, ...]:
         raise ValueError("chunk changes are not a list")
     out = []
     for item in raw:
-        if not (isinstance(item, list) and len(item) == 5):
-            raise ValueError("a change is not [seq, sign, rule, subject, severity]")
-        seq, sign, rule, subject, severity = item
+        if not (isinstance(item, list) and len(item) in (5, 6)):
+            raise ValueError("a change is not [seq, sign, rule, subject, severity(, previous)]")
+        seq, sign, rule, subject, severity = item[:5]
+        previous = item[5] if len(item) == 6 else ""
+        if (sign == "^") != (previous in _SEVERITY_NAMES):
+            raise ValueError("a severity change without the severity before, or the reverse")
         if isinstance(seq, bool) or not isinstance(seq, int) or not first <= seq < first + size:
             raise ValueError("a change's seq is outside the chunk")
-        if sign not in ("+", "-") or severity not in ("info", "warning", "error"):
+        if sign not in ("+", "-", "^") or severity not in _SEVERITY_NAMES:
             raise ValueError("a change has an unknown sign or severity")
         if not (isinstance(rule, str) and isinstance(subject, str)):
             raise ValueError("a change's rule or subject is not text")
-        out.append(Change(seq, sign, rule, subject, severity))
+        out.append(Change(seq, sign, rule, subject, severity, previous))
     return tuple(out)
 
 
@@ -210,6 +232,7 @@ class Recorder:
         self.changes: list[Change] = []
         self._shown: tuple[Any, ...] | None = None
         self._tally = (0, 0, 0)
+        self.watch = SeverityWatch()
 
     def add(self, frame: Frame) -> None:
         """Record the frame after event ``frame.seq``."""
@@ -230,6 +253,11 @@ class Recorder:
             for active in found:
                 f = active.finding
                 self.changes.append(Change(frame.seq, sign, f.rule, f.subject, f.severity.value))
+        for active, before in self.watch.changes(frame.findings, frame.raised):
+            f = active.finding
+            self.changes.append(
+                Change(frame.seq, "^", f.rule, f.subject, f.severity.value, before.value)
+            )
 
     def chunk(self) -> Chunk:
         """The chunk recorded."""
@@ -311,7 +339,10 @@ class MetricHistory:
 
     def _compute(self, first: int, size: int) -> Chunk:
         recorder = Recorder(first, size, self.series)
-        for frame in self.replay.frames(first, first + size - 1):
+        for frame in self.replay.frames(max(1, first - 1), first + size - 1):
+            if frame.seq < first:  # the event before: only what was active then
+                recorder.watch.changes(frame.findings, frame.raised)
+                continue
             recorder.add(frame)
         chunk = recorder.chunk()
         if size == CHUNK:  # the short last chunk changes as the journal grows: not kept
@@ -371,7 +402,7 @@ class MetricHistory:
         )
 
     def changes(self, start: int = 1, stop: int | None = None) -> list[Change]:
-        """The findings raised and cleared at events ``start..stop``, in order."""
+        """The findings raised, cleared or changing severity at ``start..stop``, in order."""
         first, last = self._range(start, stop)
         return [
             c

@@ -225,6 +225,53 @@ class ActiveFinding:
         }
 
 
+class SeverityWatch:
+    """Follows the active findings from frame to frame and says which changed severity.
+
+    A finding that escalates (or calms down) keeps its ``since`` and is neither
+    raised nor cleared: only comparing the active findings of consecutive frames
+    shows it. Feed it every frame, in order; it costs nothing while the active
+    findings stay the same tuple (the engine reuses it then).
+    """
+
+    __slots__ = ("_seen", "_severities")
+
+    def __init__(self) -> None:
+        self._seen: object = None
+        self._severities: dict[tuple[str, str], Severity] = {}
+
+    def changes(
+        self, findings: tuple[ActiveFinding, ...], raised: Iterable[ActiveFinding] = ()
+    ) -> list[tuple[ActiveFinding, Severity]]:
+        """``(finding now, severity before)`` for each finding whose severity changed."""
+        if findings is self._seen:
+            return []
+        self._seen = findings
+        before = self._severities
+        now: dict[tuple[str, str], Severity] = {}
+        out: list[tuple[ActiveFinding, Severity]] = []
+        fresh: set[tuple[str, str]] | None = None
+        for active in findings:
+            f = active.finding
+            key = (f.rule, f.subject)
+            now[key] = f.severity
+            old = before.get(key)
+            if old is not None and old is not f.severity:
+                if fresh is None:
+                    fresh = {(a.finding.rule, a.finding.subject) for a in raised}
+                if key not in fresh:  # cleared and raised again at once is a new finding
+                    out.append((active, old))
+        self._severities = now
+        return out
+
+
+def severity_change_text(before: Severity | str, after: Severity | str, seq: int) -> str:
+    """How the TUI and the history say a severity change: ``warning→error at #40``."""
+    old = before.value if isinstance(before, Severity) else before
+    new = after.value if isinstance(after, Severity) else after
+    return f"{old}→{new} at #{seq}"
+
+
 class MetricsView(Protocol):
     """Read access to the metrics computed so far."""
 

@@ -23,7 +23,7 @@ from textual.widgets import Static, TabbedContent, Tabs
 
 from tui.widgets.detail_pane import DetailPane
 from tui.widgets.events_list import EventsList
-from tui.widgets.findings_table import FindingsPane, FindingsTable
+from tui.widgets.findings_table import FindingsPane, FindingsTable, severity_changes
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.metrics_pane import MetricPlot, MetricsPane, MetricTiles
 from tui.widgets.scrubber import Scrubber
@@ -171,8 +171,9 @@ class TimelineScreen(Screen[None]):
             self.query_one(DetailPane).show(None)
         else:
             self.query_one(TopologyTree).show(detail.topology)
-            self.query_one(FindingsPane).show(detail.findings, detail.cleared)
-            self.query_one(DetailPane).show(detail)
+            changes = severity_changes(self.twin.data.index, detail.findings, detail.seq)
+            self.query_one(FindingsPane).show(detail.findings, detail.cleared, changes)
+            self.query_one(DetailPane).show(detail, changes)
         self.query_one(MetricsPane).show()
         self.show_status()
 

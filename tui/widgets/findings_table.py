@@ -14,7 +14,10 @@ from textual.widgets import DataTable, Static
 
 from tui.formatting import elide, printable
 from tui.timeline_data import SEVERITY_GLYPH
-from twin.rules import ActiveFinding
+from twin.rules import ActiveFinding, severity_change_text
+
+SeverityChanges = dict[tuple[str, str], list[tuple[int, str, str]]]
+"""(rule, subject) → ``(seq, before, after)`` for each severity change of an active finding."""
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
@@ -46,6 +49,7 @@ class FindingsPane(Vertical):
         self._key: tuple[object, ...] | None = None
         self._findings: tuple[ActiveFinding, ...] = ()
         self._cleared: tuple[ActiveFinding, ...] = ()
+        self._changes: SeverityChanges = {}
 
     def compose(self) -> ComposeResult:
         """Table, then the highlighted finding's text."""
@@ -58,22 +62,31 @@ class FindingsPane(Vertical):
         return self.query_one(FindingsTable)
 
     def show(
-        self, findings: tuple[ActiveFinding, ...], cleared: tuple[ActiveFinding, ...] = ()
+        self,
+        findings: tuple[ActiveFinding, ...],
+        cleared: tuple[ActiveFinding, ...] = (),
+        changes: SeverityChanges | None = None,
     ) -> None:
-        """Show ``findings`` and, dimmed, the ones ``cleared`` at this event."""
+        """Show ``findings`` and, dimmed, the ones ``cleared`` at this event.
+
+        ``changes``: the severity changes of the active findings so far (escalations
+        keep ``since``); the since column marks them ``↑``/``↓``, the text under the
+        table says ``warning→error at #N``.
+        """
         width = self.table.size.width or self.size.width or 80
-        key = (findings, cleared, width)
+        changes = changes or {}
+        key = (findings, cleared, width, tuple(sorted(changes.items())))
         if key == self._key:
             return
         self._key = key
-        self._findings, self._cleared = findings, cleared
+        self._findings, self._cleared, self._changes = findings, cleared, changes
         table = self.table
         row = table.cursor_row
         table.clear(columns=True)
         items = [(a, False) for a in findings] + [(a, True) for a in cleared]
         rule_w = max([4, *(len(a.finding.rule) for a, _ in items)])
         subject_w = max([7, *(len(a.finding.subject) for a, _ in items)])
-        since_w = max([5, *(len(f"#{a.since}") for a, _ in items)])
+        since_w = max([5, *(len(self._since(a, c)) for a, c in items)])
         fixed = 1 + rule_w + subject_w + since_w + 4 * 2 + 2
         room = width - fixed
         if room < 16:  # narrow: give the message room, cut the others
@@ -97,7 +110,7 @@ class FindingsPane(Vertical):
                 ),
                 Text(elide(printable(f.rule), rule_w), style),
                 Text(elide(printable(f.subject), subject_w), style),
-                Text(f"#{active.since}", style),
+                Text(self._since(active, was_cleared), style),
                 Text(elide(printable(f.message), max(8, room)), style or ""),
             )
         if items:
@@ -107,7 +120,15 @@ class FindingsPane(Vertical):
     def on_resize(self) -> None:
         """Re-fit the columns."""
         self._key = None
-        self.show(self._findings, self._cleared)
+        self.show(self._findings, self._cleared, self._changes)
+
+    def _since(self, active: ActiveFinding, was_cleared: bool) -> str:
+        """``#12``, or ``#12↑`` for an active finding whose severity rose since (``↓``: fell)."""
+        found = None if was_cleared else self._changes.get(_key(active))
+        if not found:
+            return f"#{active.since}"
+        _at, before, after = found[-1]
+        return f"#{active.since}{'↑' if _RANK[after] > _RANK[before] else '↓'}"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The full message of the highlighted finding."""
@@ -122,9 +143,11 @@ class FindingsPane(Vertical):
         active, was_cleared = chosen
         f = active.finding
         verb = "cleared here; raised at" if was_cleared else "since"
-        self._text(
-            Text(printable(f"{f.rule} on {f.subject} ({verb} #{active.since}): {f.message}"))
-        )
+        when = f"{verb} #{active.since}"
+        if not was_cleared:
+            for at, before, after in self._changes.get(_key(active), [])[-3:]:
+                when += f"; {severity_change_text(before, after, at)}"
+        self._text(Text(printable(f"{f.rule} on {f.subject} ({when}): {f.message}")))
 
     def _text(self, line: Text) -> None:
         if line != self._last_text:
@@ -132,3 +155,25 @@ class FindingsPane(Vertical):
             self.query_one("#finding-text", Static).update(line)
 
     _last_text: Text | None = None
+
+
+_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def _key(active: ActiveFinding) -> tuple[str, str]:
+    return (active.finding.rule, active.finding.subject)
+
+
+def severity_changes(
+    index: object, findings: tuple[ActiveFinding, ...], seq: int
+) -> SeverityChanges:
+    """The severity changes of ``findings`` up to ``seq``, from the TUI's timeline index."""
+    lookup = getattr(index, "severity_changes_of", None)
+    if lookup is None or not getattr(index, "severity_changes", None):
+        return {}
+    out: SeverityChanges = {}
+    for active in findings:
+        found = lookup(active.finding.rule, active.finding.subject, active.since, seq)
+        if found:
+            out[_key(active)] = found
+    return out
