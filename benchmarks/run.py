@@ -320,18 +320,21 @@ def seek_offsets(head: int, count: int, rng: random.Random) -> list[int]:
     return [rng.randint(-spread, spread) for _ in range(count)]
 
 
-def seek_targets(head: int, fraction: float, offsets: list[int]) -> list[int]:
-    """Seqs around ``fraction`` of the journal: its snapshot grid point there, plus ``offsets``.
+def seek_targets(
+    head: int, fraction: float, offsets: list[int], grid: int = SNAPSHOT_EVERY
+) -> list[int]:
+    """Seqs around ``fraction`` of the journal: a snapshot grid point there, plus ``offsets``.
 
-    A cold seek restores the state snapshot at or before its target and replays the
-    rest, so its cost follows the target's distance from the grid (0 to
-    ``SNAPSHOT_EVERY - 1`` events). Both positions take the same offsets from a
-    point of the grid, so they replay the same numbers of events and their ratio
-    measures the position alone. (Drawn apart, 20 seeks per position gave replay
-    medians up to 30% apart, and a start before the first snapshot replayed from
-    seq 1.) In a journal shorter than two grid steps both positions are one point.
+    A cold seek restores the snapshot at or before its target and replays the rest,
+    so its cost follows the target's distance from the grid (0 to ``grid - 1``
+    events): every :data:`~journal.snapshots.SNAPSHOT_EVERY` for ``state_at``, every
+    :data:`~twin.replay.SNAPSHOT_EVERY` for a seek with metrics. Both positions take
+    the same offsets from a grid point, so they replay the same numbers of events
+    and their ratio measures the position alone. (Drawn apart, 20 seeks per
+    position gave replay medians up to 30% apart, and a start before the first
+    snapshot replayed from seq 1.) In a journal shorter than two grid steps both
+    positions are one point.
     """
-    grid = SNAPSHOT_EVERY
     if head >= 2 * grid:
         centre = max(grid, int(head * fraction) // grid * grid)
     else:
@@ -580,14 +583,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # c. seek: near the start vs near the end, cold (a fresh Journal per seek)
     def seek_rows(
-        prefix: str, measure: Callable[[Path, list[int]], list[tuple[float, float]]], p99: str
+        prefix: str,
+        measure: Callable[[Path, list[int]], list[tuple[float, float]]],
+        p99: str,
+        grid: int,
     ) -> None:
         per_run: dict[str, list[tuple[float, float, float, float]]] = {"start": [], "end": []}
         for attempt in range(repeat):
             rng = random.Random(args.seed * 1000 + attempt)
             offsets = seek_offsets(n, args.seeks, rng)
-            near_start = seek_targets(n, 0.01, offsets)
-            near_end = seek_targets(n, 0.99, offsets)
+            near_start = seek_targets(n, 0.01, offsets, grid)
+            near_end = seek_targets(n, 0.99, offsets, grid)
             # Alternated, so a change in the machine's load falls on both positions alike.
             pairs = zip(near_start, near_end, strict=True)
             times = measure(journal_path, [t for pair in pairs for t in pair])
@@ -635,12 +641,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print("  (folding the state once to persist its snapshots)", file=sys.stderr)
     with Journal.open(journal_path) as journal:
         journal.state_at()
-    seek_rows("seek_state", seek_state, "")
+    seek_rows("seek_state", seek_state, "", SNAPSHOT_EVERY)
     if n_rules:
         if args.journal is None:  # --journal: evaluated before, by twin run or the TUI
             print("  (evaluating once through Replay to persist engine snapshots)", file=sys.stderr)
             warm_frames(journal_path)
-        seek_rows("seek_frame", seek_frames, "p99 ≤ 16 ms at 1M events")
+        from twin.replay import SNAPSHOT_EVERY as FRAME_SNAPSHOT_EVERY
+
+        seek_rows("seek_frame", seek_frames, "p99 ≤ 16 ms at 1M events", FRAME_SNAPSHOT_EVERY)
         # Seek cost does not fall as the journal grows (it is a snapshot restore plus a
         # bounded replay), so a p99 over 16 ms here misses the 1M-event target too.
         for key in ("seek_frame_start", "seek_frame_end"):

@@ -147,22 +147,28 @@ def test_only_import_measures_the_import_rows_of_each_mix(tmp_path: Path) -> Non
     assert not (tmp_path / "scratch").exists(), "scratch journals are removed"
 
 
+@pytest.mark.parametrize("grid", ["state", "frames"])
 @pytest.mark.parametrize("head", [20_000, 200_000, 1_234_567])
-def test_seeks_near_the_start_and_the_end_replay_the_same_numbers_of_events(head: int) -> None:
+def test_seeks_near_the_start_and_the_end_replay_the_same_numbers_of_events(
+    head: int, grid: str
+) -> None:
     # The end ÷ start ratio must measure the position, not which random targets each drew:
-    # both positions replay the same distances from their state snapshot.
+    # both positions replay the same distances from their snapshot.
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import run
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    from journal.snapshots import SNAPSHOT_EVERY
+    from journal.snapshots import SNAPSHOT_EVERY as STATE_EVERY
+    from twin.replay import SNAPSHOT_EVERY as FRAME_EVERY
 
+    every = STATE_EVERY if grid == "state" else FRAME_EVERY
     offsets = run.seek_offsets(head, 50, random.Random(7))
-    start, end = run.seek_targets(head, 0.01, offsets), run.seek_targets(head, 0.99, offsets)
+    start = run.seek_targets(head, 0.01, offsets, every)
+    end = run.seek_targets(head, 0.99, offsets, every)
     assert all(0 < seq < head // 10 for seq in start)
     assert all(head * 0.9 < seq <= head for seq in end)
-    assert [s % SNAPSHOT_EVERY for s in start] == [e % SNAPSHOT_EVERY for e in end]
+    assert [s % every for s in start] == [e % every for e in end]
 
 
 def test_verify_cost_names_where_the_time_goes(
