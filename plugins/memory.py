@@ -249,17 +249,39 @@ def _fragmented_segment(seg: Segment) -> None:
     """:func:`fragmented` over a run of load events (the same arithmetic, on columns)."""
     v = seg.values
     state = seg.state
-    for member_id, loads in seg.loads.members.items():
-        m = state.members[member_id]
-        freed = (loads.conn_turnover - loads.connections) / 2
-        with np.errstate(invalid="ignore"):
+    # A whole group's members at once (one row each), the same arithmetic as below.
+    rows: dict[str, Any] = {}
+    with np.errstate(invalid="ignore"):
+        for table in seg.loads.tables.values():
+            found = [state.members[i] for i in table.ids]
+            n = len(found)
+            fixed = np.fromiter(
+                (
+                    v[PER_VS] * m["vs_churn"] + v[PER_MEMBERSHIP] * m["membership_churn"]
+                    for m in found
+                ),
+                dtype=np.float64,
+                count=n,
+            )[:, None]
+            memory = np.fromiter((m["memory_gb"] for m in found), dtype=np.float64, count=n)
+            freed = (table.conn_turnover - table.connections) / 2
             freed_gb = np.where(freed > 0, freed * v[ENTRY] / 1e9, 0.0)
-        churn = (
-            v[PER_VS] * m["vs_churn"]
-            + v[PER_MEMBERSHIP] * m["membership_churn"]
-            + v[PER_TURNOVER] * freed_gb / m["memory_gb"]
-        )
-        frag = v[FRAG_MAX] * -expm1_exact(-churn)
+            churn = fixed + v[PER_TURNOVER] * freed_gb / memory[:, None]
+            table_frag = v[FRAG_MAX] * -expm1_exact(-churn.ravel()).reshape(churn.shape)
+            rows.update(zip(table.ids, table_frag, strict=True))
+    for member_id, loads in seg.loads.members.items():
+        frag: Any = rows.get(member_id)
+        if frag is None:  # a member another rule asked for: its loads are constant
+            m = state.members[member_id]
+            freed = (loads.conn_turnover - loads.connections) / 2
+            with np.errstate(invalid="ignore"):
+                freed_gb = np.where(freed > 0, freed * v[ENTRY] / 1e9, 0.0)
+            churn = (
+                v[PER_VS] * m["vs_churn"]
+                + v[PER_MEMBERSHIP] * m["membership_churn"]
+                + v[PER_TURNOVER] * freed_gb / m["memory_gb"]
+            )
+            frag = v[FRAG_MAX] * -expm1_exact(-churn)
         seg.metric("member:" + member_id, "memory.fragmentation", frag)
     tolerance = v[TOLERANCE]
     worst_all: Any = 0.0

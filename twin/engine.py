@@ -360,7 +360,11 @@ class Engine:
         for (subject, name), (value, low, high) in seg.columns.items():
             if name in lazy and subject[:7] == "member:":
                 continue
-            v, lo, hi = _at(value, last), _at(low, last), _at(high, last)
+            v = _at(value, last)
+            if low is value and high is value and v == v:  # no band (and not NaN)
+                base.set(subject, name, v)
+                continue
+            lo, hi = _at(low, last), _at(high, last)
             if lo == v == hi:
                 base.set(subject, name, v)
             else:

@@ -143,6 +143,33 @@ class GroupLoads:
         self.cpu_events = cpu_events
 
 
+class GroupTable:
+    """The loads of every member of one group at once: one row per member, one column per event.
+
+    The rows of :attr:`MemberLoads` of these members are views of these tables, so
+    a batch method may compute over a whole group with one numpy call instead of
+    one per member.
+
+    Attributes:
+        ids: the members' ids, in Maestro order (row order).
+        connections: concurrent connections (members × events).
+        cps: new connections per second.
+        cpu_pct: CPU %.
+        throughput_gbps: throughput.
+        conn_turnover: the reducer's Σ|Δconnections| counter.
+    """
+
+    __slots__ = ("conn_turnover", "connections", "cps", "cpu_pct", "ids", "throughput_gbps")
+
+    def __init__(self, ids: tuple[str, ...], table: Array, turnover: Array) -> None:
+        self.ids = ids
+        self.connections = table[0]
+        self.cps = table[1]
+        self.cpu_pct = table[2]
+        self.throughput_gbps = table[3]
+        self.conn_turnover = turnover
+
+
 class LoadColumns:
     """Every member's and group's load after each event of a segment.
 
@@ -152,6 +179,7 @@ class LoadColumns:
         members: member id → :class:`MemberLoads`.
         groups: group number → :class:`GroupLoads`.
         subjects: per event, the subject it named (``group:<n>`` or ``member:<id>``).
+        tables: group number → :class:`GroupTable`, for the groups in :attr:`groups`.
     """
 
     def __init__(
@@ -160,12 +188,14 @@ class LoadColumns:
         members: dict[str, MemberLoads],
         groups: dict[int, GroupLoads],
         subjects: list[str],
+        tables: dict[int, GroupTable] | None = None,
     ) -> None:
         self.size = len(seqs)
         self.seqs = seqs
         self.members = members
         self.groups = groups
         self.subjects = subjects
+        self.tables: dict[int, GroupTable] = tables or {}
 
 
 def _ffill(initial: float, positions: Sequence[int], values: Sequence[float], size: int) -> Array:
@@ -239,6 +269,7 @@ def load_columns(state: TwinState, envelopes: Sequence[Envelope]) -> LoadColumns
     seqs = np.fromiter((env.seq for env in envelopes), dtype=np.int64, count=size)
     groups: dict[int, GroupLoads] = {}
     members: dict[str, MemberLoads] = {}
+    tables: dict[int, GroupTable] = {}
     touched_groups = set(group_sets) | set(group_cpu)
     touched_groups.update(state.members[m]["group"] for m in member_sets)
     for g in state.groups:
@@ -278,8 +309,8 @@ def load_columns(state: TwinState, envelopes: Sequence[Envelope]) -> LoadColumns
         )
         shares, _serving = state.distribution(g)
         if shares:
-            members.update(_group_member_loads(shares, offered, work, member_sets, size))
-    return LoadColumns(seqs, members, groups, subjects)
+            tables[g] = _group_member_loads(shares, offered, work, member_sets, size, members)
+    return LoadColumns(seqs, members, groups, subjects, tables)
 
 
 def _group_event_positions(subjects: list[str], g: int) -> list[int]:
@@ -293,7 +324,8 @@ def _group_member_loads(
     work: Array,
     member_sets: dict[str, dict[str, tuple[list[int], list[float]]]],
     size: int,
-) -> dict[str, MemberLoads]:
+    out: dict[str, MemberLoads],
+) -> GroupTable:
     """Every member's loads of one group: its sample where it has one, else its share.
 
     The reducer's rule (:func:`twin.reducer.redistribute`), computed for all the
@@ -311,12 +343,11 @@ def _group_member_loads(
     with np.errstate(invalid="ignore", divide="ignore"):
         np.minimum(100.0, work * share / cores, out=table[2])
     table[2][:, work == 0] = 0.0
-    previous = np.empty((4, n, 1), dtype=np.float64)
+    before = [[float(m[key]) for m, _s in shares] for key in LOAD_FIELDS]
+    previous = np.array(before, dtype=np.float64)[:, :, None]
     samples: list[dict[str, float]] = []
     for row, (m, _share) in enumerate(shares):
         sample: dict[str, float] = dict(m["sample"])
-        for k, key in enumerate(LOAD_FIELDS):
-            previous[k, row, 0] = m[key]
         sets = member_sets.get(m["id"])
         if sample or sets:
             for k, key in enumerate(LOAD_FIELDS):
@@ -340,7 +371,6 @@ def _group_member_loads(
     np.subtract(table[0], np.concatenate((previous[0], table[0][:, :-1]), axis=1), out=steps[:, 1:])
     np.abs(steps[:, 1:], out=steps[:, 1:])
     turnover = np.cumsum(steps, axis=1)[:, 1:]
-    out: dict[str, MemberLoads] = {}
     for row, (m, member_share) in enumerate(shares):
         if m["share"] != member_share:
             changed[row, 0] = True
@@ -354,10 +384,13 @@ def _group_member_loads(
             samples[row],
             {
                 "share": float(m["share"]),
-                **{key: float(previous[k, row, 0]) for k, key in enumerate(LOAD_FIELDS)},
+                "connections": before[0][row],
+                "cps": before[1][row],
+                "cpu_pct": before[2][row],
+                "throughput_gbps": before[3][row],
             },
         )
-    return out
+    return GroupTable(tuple(m["id"] for m, _s in shares), table, turnover)
 
 
 def end_state(state: TwinState, loads: LoadColumns, last: Envelope) -> None:
@@ -465,7 +498,11 @@ class Segment:
         high: Column | None = None,
     ) -> None:
         """Record metric ``name`` of ``subject`` for every event (an array, or one value)."""
-        value = _flat(value)
+        if type(value) is not float and not (isinstance(value, np.ndarray) and value.ndim):
+            value = _flat(value)
+        if low is None and high is None:
+            self.columns[(subject, name)] = (value, value, value)
+            return
         self.columns[(subject, name)] = (
             value,
             value if low is None else _flat(low),
