@@ -21,9 +21,11 @@ from tests.tui_helpers import (
     CPU_PEAK,
     MEMBER_FAILED,
     MEMBER_RECOVERED,
+    palette_offers,
     run,
     screen_text,
     settle,
+    until,
     write_fixture,
 )
 from tui.app import TwinApp
@@ -399,21 +401,21 @@ def test_help_palette_and_screenshot(
         await pilot.pause()
         # the palette: an event by number
         await pilot.press("ctrl+p", *"#12")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: palette_offers(app, "#12 "), "the palette lists #12")
         await press(app, pilot, "enter")
         assert app.cursor.seq == 12
         # Screenshot saves into the current directory and says where
         await pilot.press("ctrl+p", *"screenshot")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: palette_offers(app, "screenshot"), "the palette lists it")
         await pilot.press("enter")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if list(tmp_path.glob("*.svg")):
-                break
+        await until(pilot, lambda: list(tmp_path.glob("*.svg")), "the screenshot is saved")
         saved = list(tmp_path.glob("*.svg"))
         assert len(saved) == 1
-        await pilot.pause(0.2)
-        assert any(str(saved[0]) in n.message for n in app._notifications)
+        await until(
+            pilot,
+            lambda: any(str(saved[0]) in n.message for n in app._notifications),
+            "the notification names the file",
+        )
 
     run(journal, scenario)
 
@@ -435,7 +437,7 @@ def test_quit_is_immediate_while_the_index_is_still_computing(tmp_path: Path) ->
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.data.index.evaluated, "the evaluation starts")
             assert app.data.index.evaluated < app.cursor.total
             start = time.monotonic()
             await pilot.press("q")
@@ -572,8 +574,12 @@ def test_bisect_lands_on_the_planted_event(journal: Path) -> None:
         # a typo is refused in place, with the closest name
         await pilot.press("b")
         await pilot.press("ctrl+u", *"members.activ < 3", "enter")
-        await pilot.pause(0.3)
-        assert "members.active" in str(app.screen.query_one("#bisect-error").render())
+
+        def error() -> str:
+            return str(app.screen.query_one("#bisect-error").render())
+
+        await until(pilot, lambda: error().strip(), "the typo is refused")
+        assert "members.active" in error()
 
     run(journal, scenario)
 

@@ -92,6 +92,32 @@ async def settle(app: TwinApp, pilot: Pilot[None], timeout: float = 20.0) -> Non
     assert settled(app), "the TUI did not settle"
 
 
+async def until(
+    pilot: Pilot[None], ready: Callable[[], object], what: str, timeout: float = 20.0
+) -> None:
+    """Let the app run until ``ready()`` is true (a readiness signal, not a fixed wait)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def palette_offers(app: TwinApp, text: str) -> bool:
+    """The command palette is open, done searching, and lists ``text`` (case-insensitive)."""
+    from textual.command import CommandList, CommandPalette
+
+    screen = app.screen
+    if not isinstance(screen, CommandPalette):
+        return False
+    group = CommandPalette._GATHER_COMMANDS_GROUP
+    if any(w.group == group and not w.is_finished for w in app.workers):
+        return False
+    options = screen.query_one(CommandList)
+    prompts = (str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
+    return any(text.lower() in prompt.lower() for prompt in prompts)
+
+
 def run(
     path: Path,
     scenario: Scenario,
