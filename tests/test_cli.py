@@ -202,6 +202,25 @@ def test_state_at_out_of_range_is_bad_input(incident: Path) -> None:
     assert expected in result.err
     assert expected in twin("diff", incident, "1", "99").err
     assert expected in twin("tui", incident, "--at", "99").err
+    rule = "convergence.cpu-overload"
+    bisect_to = twin("bisect", incident, "--rule", rule, "--to", "99")
+    assert f"--to: {expected}" in bisect_to.err
+    bisect_from = twin("bisect", incident, "--rule", rule, "--from", "99")
+    assert f"--from: {expected}" in bisect_from.err
+
+
+def test_whatif_and_report_say_an_event_outside_the_journal_as_state_does(
+    incident: Path, tmp_path: Path
+) -> None:
+    # both need an event that exists (no "before the first event"): the same words, from 1
+    expected = "no event 99: use 1 to 13"
+    whatif = twin("whatif", incident, "--at", "99", "note", "text=x")
+    assert whatif.code == 2 and f"--at: {expected}" in whatif.err, whatif.err
+    out = tmp_path / "r.md"
+    report_from = twin("report", incident, "-o", out, "--from", "99")
+    assert report_from.code == 2 and f"--from: {expected}" in report_from.err
+    report_to = twin("report", incident, "-o", out, "--to", "99")
+    assert report_to.code == 2 and f"--to: {expected}" in report_to.err
 
 
 def test_run_from_past_the_end_is_bad_input_not_an_empty_table(incident: Path) -> None:

@@ -40,7 +40,7 @@ from tui.screens.timeline import TimelineScreen
 from tui.timeline_data import Detail, TimelineData
 from tui.widgets.status_line import Status
 from twin.engine import PluginError
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 
 #: Where to start: an event number, or one of these.
 START_LAST = "last"
@@ -448,7 +448,7 @@ class TwinApp(App[None]):
         if number.isdigit():
             seq = int(number)
             if not 1 <= seq <= total:
-                return f"no event {seq}: the journal holds 1..{total}"
+                return no_event_text(seq, total, first=1)
             self.cursor.move(seq, jump=True)
             return None
         at_time = TIME_JUMP.match(command)
@@ -498,7 +498,7 @@ class TwinApp(App[None]):
         a, b = (int(x.removeprefix("#")) for x in args)
         for value in (a, b):
             if not 0 <= value <= self.cursor.total:
-                return f"no event {value}: the journal holds 0..{self.cursor.total}"
+                return no_event_text(value, self.cursor.total)
         self.open_diff(a, b)
         return None
 

@@ -52,7 +52,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 from twin.frames import Frame
 from twin.replay import Replay
 from twin.suggest import check_known
@@ -391,9 +391,9 @@ def bisect(
     head = replay.head()
     stop = head if stop is None else stop
     if not 0 <= stop <= head:
-        raise TwinInputError(f"no event {stop}: the journal holds 0..{head}", field="--to")
+        raise TwinInputError(no_event_text(stop, head), field="--to", value=stop)
     if not 0 <= start <= head:
-        raise TwinInputError(f"no event {start}: the journal holds 0..{head}", field="--from")
+        raise TwinInputError(no_event_text(start, head), field="--from", value=start)
     if start > stop:
         raise TwinInputError(
             f"--from {start} is after --to {stop}: give the earlier event first", field="--from"

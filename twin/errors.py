@@ -12,6 +12,17 @@ from typing import Any
 from twin.textsafe import safe_text
 
 
+def no_event_text(seq: int, head: int, *, first: int = 0) -> str:
+    """The one wording of an event outside the journal, for every command and the TUI.
+
+    ``first`` is the lowest event the caller accepts: 0 (before the first event, the
+    default) gives ``no event 99: use 0 (before the first event) to 13``, 1 gives
+    ``no event 99: use 1 to 13``.
+    """
+    lowest = "0 (before the first event)" if first == 0 else str(first)
+    return f"no event {seq}: use {lowest} to {head}"
+
+
 class TwinError(Exception):
     """Base class of the twin's own errors."""
 

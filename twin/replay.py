@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from journal import Journal
 from twin import __version__, snapshot_codec
 from twin.engine import Engine
-from twin.errors import InvalidEventError, TwinInputError
+from twin.errors import InvalidEventError, TwinInputError, no_event_text
 from twin.frames import Frame
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
@@ -155,7 +155,7 @@ class Replay:
         target = head if seq is None else seq
         if not 0 <= target <= head:
             raise TwinInputError(
-                f"no event {target}: use 0 (before the first event) to {head}",
+                no_event_text(target, head),
                 field="--at",
                 value=target,
             )

@@ -39,7 +39,7 @@ import attrs
 
 from journal import BranchInfo
 from twin.demand import with_serving
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 from twin.event_files import NewEvent
 from twin.events import LoadChanged
 from twin.fork import PointOutside, WhatIf, decode_event
@@ -317,9 +317,7 @@ def run_whatif(
             source, manager, profile, at=at, branch=branch, import_options=import_options
         )
     except PointOutside as exc:
-        raise TwinInputError(
-            f"no event {at} in {source}: give --at 1 to {exc.head}", field="--at", value=at
-        ) from None
+        raise TwinInputError(no_event_text(at, exc.head, first=1), field="--at", value=at) from None
     with session:
         if keep is not None and session.kind != "journal":
             session.keep(keep)  # refuses (saying why) before the replay, not after it

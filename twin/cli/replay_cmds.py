@@ -34,7 +34,7 @@ from twin.cli._known import known_subjects, metric_units
 from twin.cli.import_options import gateway_options
 from twin.diff import diff_between
 from twin.engine import Engine
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 from twin.frames import Frame
 from twin.observed import observation_rows
 from twin.rules import ActiveFinding
@@ -126,7 +126,7 @@ def run_cmd(
         replay = replay_of(src, settings().manager, chosen)
         head = replay.head()
         if not 0 <= start <= max(head, 1):  # nothing to print: never what was meant
-            raise TwinInputError(f"no event {start}: use 1 to {head}", field="--from", value=start)
+            raise TwinInputError(no_event_text(start, head, first=1), field="--from", value=start)
         last = head if stop is None else min(stop, head)
         if wanted is not None:
             edges = {min(max(start, 0), head), last}
@@ -364,7 +364,7 @@ def diff_cmd(
         for name, value in (("A", a), ("B", b)):
             if not 0 <= value <= head:
                 raise TwinInputError(
-                    f"no event {value}: use 0 (before the first event) to {head}",
+                    no_event_text(value, head),
                     field=name,
                     value=value,
                 )

@@ -19,7 +19,7 @@ from twin.cli._common import (
     verify_option,
 )
 from twin.cli.import_options import gateway_options
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 
 LOOPBACK = "127.0.0.1"
 
@@ -59,7 +59,7 @@ def run_tui(
         head = src.head()
         if isinstance(at, int) and not 0 <= at <= head:
             raise TwinInputError(
-                f"no event {at}: use 0 (before the first event) to {head}",
+                no_event_text(at, head),
                 field="--at",
                 value=at,
             )

@@ -16,7 +16,7 @@ import attrs
 
 from twin import __version__
 from twin.bisect import BisectResult, RuleCondition, bisect
-from twin.errors import TwinInputError
+from twin.errors import TwinInputError, no_event_text
 from twin.plugin_manager import TwinPluginManager
 from twin.profile import Profile
 from twin.replay import Replay
@@ -171,9 +171,9 @@ def _window(replay: Replay, start: int, stop: int | None) -> tuple[int, int]:
     if head == 0:
         raise TwinInputError("the journal holds no events: nothing to report", field="SOURCE")
     if not 1 <= start <= head:
-        raise TwinInputError(f"no event {start}: the journal holds 1..{head}", field="--from")
+        raise TwinInputError(no_event_text(start, head, first=1), field="--from", value=start)
     if not 1 <= last <= head:
-        raise TwinInputError(f"no event {last}: the journal holds 1..{head}", field="--to")
+        raise TwinInputError(no_event_text(last, head, first=1), field="--to", value=last)
     if start > last:
         raise TwinInputError(
             f"{start} is after --to {last}: give the earlier event first", field="--from"
