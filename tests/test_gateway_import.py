@@ -231,6 +231,10 @@ def test_cphaprob_members_are_placed_by_map_name_or_created(tmp_path: Path) -> N
     bare = journal(tmp_path, topology=False)
     refused = run_twin("import", bare, CPHAPROB)
     assert refused.one_line_error and f"{CPHAPROB}:8:" in refused.err  # row "1 (local)"
+    dry = ok("import", bare, CPHAPROB, "--create-members", "--dry-run")
+    assert "twin: would create members: 1_01 (cor-fw01), 1_02 (cor-fw02)" in dry.err
+    assert "created members" not in dry.err + dry.out  # nothing was written
+    assert not [e for e in events(bare) if e["type"] == "member_added"]
     done = ok("import", bare, CPHAPROB, "--create-members")
     assert "created members: 1_01 (cor-fw01), 1_02 (cor-fw02), 1_03 (cor-fw03)" in done.out
     added = [e["data"] for e in events(bare) if e["type"] == "member_added"]

@@ -204,15 +204,19 @@ class ImportReport:
     created: dict[str, str] = attrs.field(factory=dict)
     remarks: list[str] = attrs.field(factory=list)
 
-    def summary_lines(self) -> list[str]:
-        """The report as a few lines of plain text (callers make it terminal-safe)."""
+    def summary_lines(self, *, written: bool = True) -> list[str]:
+        """The report as a few lines of plain text (callers make it terminal-safe).
+
+        ``written=False`` (a dry run) says what an import would do: ``would create
+        members:`` rather than ``created members:``.
+        """
         out = []
         total = sum(self.events.values())
         kinds = ", ".join(f"{t} ×{n}" for t, n in sorted(self.events.items()))
         out.append(f"read {self.lines} lines as {self.format}: {total} events ({kinds or 'none'})")
         if self.created:
             made = ", ".join(f"{m} ({name})" for m, name in self.created.items())
-            out.append(f"created members: {made}")
+            out.append(f"{'created' if written else 'would create'} members: {made}")
         if self.understood:
             kinds = ", ".join(f"{k} ×{n}" for k, n in sorted(self.understood.items()))
             out.append(f"understood, no change to the twin: {kinds}")

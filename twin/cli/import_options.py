@@ -128,10 +128,11 @@ def options_in_effect() -> ImportOptions:
     )
 
 
-def report_lines(report: ImportReport) -> list[str]:
-    """The import report as terminal-safe lines (a detected format is named first)."""
+def report_lines(report: ImportReport, *, written: bool = True) -> list[str]:
+    """The import report as terminal-safe lines (a detected format is named first);
+    ``written=False`` for a dry run."""
     lines = [f"detected format: {report.format}"] if report.detected else []
-    lines.extend(report.summary_lines())
+    lines.extend(report.summary_lines(written=written))
     return [safe_text(line) for line in lines]
 
 
@@ -295,7 +296,7 @@ def run_import(
             for row in rows:
                 write_json_line(row)
             console = err()
-            lines = [] if report is None else report_lines(report)
+            lines = [] if report is None else report_lines(report, written=False)
             tail = f"; {skipped} already in the journal" if skipped else ""
             lines.append(f"dry run: would append {len(rows)} events{tail}; nothing written")
             for line in lines:
