@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,27 @@ def test_text_from_a_plan_reaches_the_terminal_escaped(tmp_path: Path) -> None:
 
 
 # -- building plans from the command line ---------------------------------------------------------
+
+
+def _comment_columns(text: str) -> set[int]:
+    """Where the end-of-line comments of a new plan's [plan] table start."""
+    table = text.split("[plan]\n", 1)[1].split("\n\n", 1)[0]
+    return {line.index("  #") + 2 for line in table.splitlines() if "  #" in line}
+
+
+@pytest.mark.parametrize("folder", ["", "a-much-longer-folder-of-journals/by-site/", "x" * 70])
+def test_new_lines_up_its_comments_whatever_the_base(tmp_path: Path, folder: str) -> None:
+    base = tmp_path / folder / "incident-2026-12-02.jsonl"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(INCIDENT, base)
+    for plan, extra in ((tmp_path / "with.toml", ["--base", base]), (tmp_path / "none.toml", [])):
+        made = run_twin("plan", "new", plan, *extra)
+        assert made.code == 0, made.err
+        text = plan.read_text(encoding="utf-8")
+        assert len(_comment_columns(text)) == 1, text
+        if extra:  # the file still says the base (a too-long line has its comment above)
+            assert tomllib.loads(text)["plan"]["base"].endswith("incident-2026-12-02.jsonl")
+            assert "# a journal or event file, relative to this file" in text
 
 
 def test_new_then_add_then_check(tmp_path: Path) -> None:

@@ -67,19 +67,49 @@ def step_text(
     return "\n".join(lines) + "\n"
 
 
+COMMENT_COLUMN = 23
+"""Where the skeleton's end-of-line comments start (0-based), unless a line is longer."""
+
+WIDEST_COMMENTED = 60
+"""A line longer than this (a long base path) has its comment on the line above instead."""
+
+
+def _commented(rows: list[tuple[str, str]]) -> str:
+    """``code  # comment`` lines with every comment in one column.
+
+    The column is :data:`COMMENT_COLUMN`, or further right when a line needs it; a
+    line too long to share a column (over :data:`WIDEST_COMMENTED`) gets its comment
+    on the line above.
+    """
+    fitting = [len(code) for code, _ in rows if len(code) <= WIDEST_COMMENTED]
+    column = max([COMMENT_COLUMN, *(n + 2 for n in fitting)])
+    out = []
+    for code, comment in rows:
+        if len(code) > WIDEST_COMMENTED:
+            out += [comment, code]
+        else:
+            out.append(f"{code.ljust(column)}{comment}")
+    return "\n".join(out)
+
+
 def skeleton(name: str, base: str | None, at: int | None) -> str:
     """A commented plan file to start from."""
     base_line = f"base = {toml_value(base)}" if base else '# base = "prod.db"'
     at_line = f"at = {at}" if at is not None else 'at = "end"'
+    head = _commented(
+        [
+            (base_line, "# a journal or event file, relative to this file"),
+            (at_line, '# a seq number, or "end"'),
+            ('# profile = "seed"', "# or a profile .toml, relative to this file"),
+        ]
+    )
     return f"""# A change plan: `twin plan check` applies each [[step]] to a what-if copy of
 # the base and checks every [[expect]]. The base is never written. Exit code: 0 all
 # hold, 1 an expectation fails, 2 the plan is invalid. Format: docs/plans.md.
 
 [plan]
 name = {toml_value(name)}
-{base_line}            # a journal or event file, relative to this file
-{at_line}             # a seq number, or "end"
-# profile = "seed"     # or a profile .toml, relative to this file
+{head}
 
 # Add steps with `twin plan add PLAN TYPE key=value... --label "…" --duration 20m`,
 # or write them here; each is one event of the catalog (docs/events.md):
