@@ -45,7 +45,7 @@ def _rows_sql(limit: int) -> str:
 
 def measure(path: Path, events: int | None, repeat: int) -> list[tuple[str, float]]:
     """``(what, CPU µs per event)`` for each measurement, fastest of ``repeat`` runs."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     head = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
     n = head if events is None else min(events, head)
     if n == 0:
