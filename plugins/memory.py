@@ -103,12 +103,23 @@ def _usage_segment(seg: Segment) -> None:
     vs_max = v[VS_MAX]
     state = seg.state
     touched = seg.loads.members
+    rows: dict[str, tuple[Any, Any]] = {}
+    for g, group_table in seg.loads.tables.items():  # a group's members at once, same arithmetic
+        on = bool(state.groups[g]["hypersync"])
+        vs = np.fromiter((state.members[i]["vs_memory_gb"] for i in group_table.ids), np.float64)
+        tables = group_table.connections * v[ENTRY] * (1 + v[COPIES] if on else 1.0) / 1e9
+        needs = tables * (1 + v[HEADROOM] if on else 1.0) + vs[:, None]
+        rows.update(zip(group_table.ids, zip(tables, needs, strict=True), strict=True))
     for member_id, m in state.members.items():
         subject = "member:" + member_id
         hypersync = bool(state.groups[m["group"]]["hypersync"])
-        connections = seg.member_loads(member_id).connections
-        table = connections * v[ENTRY] * (1 + v[COPIES] if hypersync else 1.0) / 1e9
-        required = table * (1 + v[HEADROOM] if hypersync else 1.0) + m["vs_memory_gb"]
+        found = rows.get(member_id)
+        if found is not None:
+            table, required = found
+        else:
+            connections = seg.member_loads(member_id).connections
+            table = connections * v[ENTRY] * (1 + v[COPIES] if hypersync else 1.0) / 1e9
+            required = table * (1 + v[HEADROOM] if hypersync else 1.0) + m["vs_memory_gb"]
         physical = m["memory_gb"]
         vs_gb = m["vs_memory_gb"]
         if member_id in touched:
