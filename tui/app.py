@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -44,6 +45,10 @@ from twin.errors import TwinInputError, no_event_text
 
 #: Where to start: an event number, or one of these.
 START_LAST = "last"
+STORY_TITLE = "Story starts here (any key hides)"
+STORY_TIMEOUT_S = 8.0
+"""How long the story toast stays when no key is pressed (it covers part of the list)."""
+
 START_STORY = "story"  # the first bookmark, else the first error finding, else the last event
 TIME_JUMP = re.compile(r"^@(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 RELATIVE = re.compile(r"^([+-])(\d+)([smhd])$")
@@ -115,6 +120,7 @@ class TwinApp(App[None]):
         self.new_events = 0
         self.mode = "LIVE" if follow else "REPLAY"
         self.story_note: str | None = None
+        self._story_shown = False
         self._started = False
         self._waiting_for_story = False
         self._progress = Progress(0, 0, data.head, False)
@@ -147,7 +153,19 @@ class TwinApp(App[None]):
         self._seeker.start()
         self.cursor.reset(self.data.head, self._start_seq())
         if self.story_note:  # the demo: say where the story starts
-            self.notify(self.story_note, title="Where the story starts", timeout=12, markup=False)
+            self._tell_story(self.story_note)
+
+    def _tell_story(self, note: str) -> None:
+        """Say where the story starts in a toast that any key hides (it covers the list)."""
+        self._story_shown = True
+        self.notify(note, title=STORY_TITLE, timeout=STORY_TIMEOUT_S, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Any key hides the story toast (and still does what it does)."""
+        if self._story_shown and isinstance(event, events.Key) and not event.is_forwarded:
+            self._story_shown = False
+            self.clear_notifications()
+        await super().on_event(event)
 
     def _start_seq(self) -> int:
         head = self.data.head
@@ -290,9 +308,7 @@ class TwinApp(App[None]):
                 self._waiting_for_story = False
                 if self.cursor.seq == self.data.head and not self.cursor.history:
                     self.cursor.move(first, jump=True)
-                    self.notify(
-                        f"#{first}: the first error finding", title="Where the story starts"
-                    )
+                    self._tell_story(f"#{first}: the first error finding")
             elif progress.done:
                 self._waiting_for_story = False
         self.timeline.show_progress()
