@@ -171,10 +171,33 @@ def test_the_fast_path_takes_the_usual_spelling() -> None:
         assert _fast_load(typical(i), "f.jsonl", i + 1) is not None
 
 
+BAD_LOADS = [
+    ({"type": "load_changed", "member": "1_09", "cps": 1.0}, "member", "1_09"),  # unknown
+    ({"type": "load_changed", "group": 7, "cps": 1.0}, "group", "7"),
+    ({"type": "load_changed", "member": "1_01", "cpu_pct": 101}, "cpu_pct", "between 0 and 100"),
+    ({"type": "load_changed", "group": 1, "cps": -1}, "cps", "negative"),
+    ({"type": "load_changed", "group": 1, "cps": 1, "serving": 0}, "serving", "greater than 0"),
+    ({"type": "load_changed", "member": "1_01", "serving": 2, "cps": 1}, "serving", "group"),
+    ({"type": "load_changed", "group": 1}, "connections", "at least one"),
+    ({"type": "load_changed", "group": 1, "cps": "1"}, "cps", "number"),
+    ({"type": "load_changed", "group": 1, "cps": 1, "ts": "soon"}, "ts", "ISO 8601"),
+    (
+        {"type": "load_changed", "group": 1, "cps": 1, "correlation_id": "a\u202eb"},
+        "correl",
+        "bidi",
+    ),
+    (
+        {"type": "load_changed", "group": 1, "cps": 1, "occured_at": "x"},
+        "occured_at",
+        "occurred_at",
+    ),
+]
+
+
+@pytest.mark.parametrize(("bad", "field", "says"), BAD_LOADS)
 def test_a_bad_load_line_is_refused_as_before_and_nothing_is_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: dict[str, Any], field: str, says: str
 ) -> None:
-    bad = {"type": "load_changed", "member": "1_09", "cps": 1.0}  # no such member
     source = write_jsonl(tmp_path / "bad.jsonl", [*lines(200), bad])
     messages = []
     for fast in (True, False):
@@ -185,7 +208,9 @@ def test_a_bad_load_line_is_refused_as_before_and_nothing_is_written(
         messages.append(str(caught.value))
         assert dump(target)["events"] == []
     assert messages[0] == messages[1]
-    assert "bad.jsonl:" in messages[0] and "member" in messages[0] and "1_09" in messages[0]
+    line = len(lines(200)) + 1
+    assert f"bad.jsonl:{line}:" in messages[0], messages[0]
+    assert field in messages[0] and says in messages[0], messages[0]
 
 
 # -- one line at a time: the fast path never accepts what the general path refuses ------------
