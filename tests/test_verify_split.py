@@ -104,3 +104,30 @@ def test_the_junction_itself_is_checked(pristine: Path, tmp_path: Path) -> None:
     assert split[:3] == (False, middle - 1, middle)
     assert "broken link" in str(split[3])
     assert split[:4] == outcome(path, 10**9)[:4]
+
+
+def test_a_progress_bar_on_a_terminal_leaves_verify_free_to_fork(
+    pristine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `twin verify` in a terminal draws a progress bar while verify starts its second
+    # process. A bar redrawn by a thread of its own would make that process a freshly
+    # spawned interpreter (a second of CPU) instead of a fork.
+    import io
+    import multiprocessing.context
+    import threading
+
+    from twin.cli._common import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    threads = threading.active_count()
+    with progress_bar("verifying", ROWS) as tick, Journal.open(pristine) as j:
+        assert threading.active_count() == threads
+        if threads == 1:
+            assert isinstance(journal.verifying._context(), multiprocessing.context.ForkContext)
+        assert j.verify(progress=tick).ok
+    assert "verifying" in screen.getvalue(), "the bar was drawn"

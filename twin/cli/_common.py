@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,11 +135,20 @@ def write_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+PROGRESS_REFRESH_S = 0.1
+"""The progress bar is redrawn when progress is reported, at most this often."""
+
+
 @contextmanager
 def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr when it is a terminal; a no-op otherwise.
 
-    Yields a function to call with the number of items done so far.
+    Yields a function to call with the number of items done so far. The bar is
+    redrawn by that function, not by a thread of its own: a process with a
+    second thread cannot safely fork, and ``twin verify`` (and ``--verify``)
+    forks to check the second half of a long journal at the same time
+    (:func:`journal.verifying.check_split`); with a thread it would have to start
+    a fresh interpreter instead, a second of CPU.
     """
     if not sys.stderr.isatty():
         yield lambda _done: None
@@ -157,9 +167,19 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err(), transient=True) as bar:
+    with Progress(*columns, console=err(), transient=True, auto_refresh=False) as bar:
         task = bar.add_task(shown(label), total=total)
-        yield lambda done: bar.update(task, completed=done)
+        drawn = [time.monotonic()]
+
+        def tick(done: int) -> None:
+            now = time.monotonic()
+            refresh = now - drawn[0] >= PROGRESS_REFRESH_S
+            if refresh:
+                drawn[0] = now
+            bar.update(task, completed=done, refresh=refresh)
+
+        bar.refresh()
+        yield tick
 
 
 def print_warnings(journal: Journal) -> None:
