@@ -24,6 +24,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -179,14 +180,26 @@ def _check_here(
 
 
 def _check_range(path: str, lo: int, hi: int, prev_hash: str, done: Any, send: Any) -> None:
-    """In the other process: check rows ``lo..hi`` of the journal file and send the outcome."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    """In the other process: check rows ``lo..hi`` of the journal file and send the outcome.
+
+    The file is opened read-only through a ``file:`` URI that pathlib builds, so a
+    name with ``#``, ``?`` or ``%`` names that file (spelt into the URI as it is,
+    ``prod#2.db`` opened, and created, ``prod``). If the file cannot be read from
+    here, nothing is sent and the first process checks this half itself.
+    """
     try:
-        conn.execute("BEGIN")
-        send.send(_check_here(conn, lo, hi, prev_hash, done))
-        conn.execute("COMMIT")
+        uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            outcome = _check_here(conn, lo, hi, prev_hash, done)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        send.send(outcome)
+    except sqlite3.Error:
+        pass  # the pipe closes unsent: the first process checks this half itself
     finally:
-        conn.close()
         send.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -131,3 +132,30 @@ def test_a_progress_bar_on_a_terminal_leaves_verify_free_to_fork(
             assert isinstance(journal.verifying._context(), multiprocessing.context.ForkContext)
         assert j.verify(progress=tick).ok
     assert "verifying" in screen.getvalue(), "the bar was drawn"
+
+
+@pytest.mark.parametrize("name", ["prod#2.db", "a?b.db", "100%.db", "two words.db"])
+def test_a_journal_named_with_uri_characters_is_split_without_touching_other_files(
+    pristine: Path,
+    tmp_path: Path,
+    name: str,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second process opens the journal by a file: URI; spelt into it as it is,
+    # "prod#2.db" opened (and created) "prod" next to it, and printed a traceback.
+    path = tmp_path / name
+    shutil.copyfile(pristine, path)
+    expected = outcome(pristine, split_at=10)
+    checked_here: list[int] = []
+    check_here = journal.verifying._check_here
+
+    def spy(*args: Any, **kwargs: Any) -> Any:  # the child's calls stay in the child
+        checked_here.append(1)
+        return check_here(*args, **kwargs)
+
+    monkeypatch.setattr(journal.verifying, "_check_here", spy)
+    assert outcome(path, split_at=10) == expected
+    assert checked_here == [], "the second half was checked by the other process"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(name)) == []
+    assert "Traceback" not in capfd.readouterr().err
