@@ -145,15 +145,7 @@ def redistribute(state: TwinState, group_id: int, changes: Changes) -> None:
             p = float(sample.get("cps", p))
             g = float(sample.get("throughput_gbps", g))
             cpu = float(sample.get("cpu_pct", cpu))
-        if (
-            m["connections"] == c
-            and m["share"] == share
-            and m["cps"] == p
-            and m["throughput_gbps"] == g
-            and m["cpu_pct"] == cpu
-        ):
-            continue
-        _store_load(m, share, c, p, g, cpu, changes)
+        _store_load(m, share, c, p, g, cpu, changes)  # records nothing if nothing changed
     if group["serving"] != serving:
         changes.fields.append((f"group:{group_id}", "serving", group["serving"], serving))
         group["serving"] = serving
@@ -493,17 +485,27 @@ def _store_load(
         return
     subject = "member:" + m["id"]
     record = changes.fields.append
-    for key, value in (
-        ("share", share),
-        ("connections", c),
-        ("cps", p),
-        ("throughput_gbps", g),
-        ("cpu_pct", cpu),
-    ):
-        before = m[key]
-        if before != value:
-            m[key] = value
-            record((subject, key, before, value))
+    # Unrolled (this runs for every member a load reaches): share, connections, cps,
+    # throughput_gbps, cpu_pct, in that order.
+    before = m["share"]
+    if before != share:
+        m["share"] = share
+        record((subject, "share", before, share))
+    if old_c != c:
+        m["connections"] = c
+        record((subject, "connections", old_c, c))
+    before = m["cps"]
+    if before != p:
+        m["cps"] = p
+        record((subject, "cps", before, p))
+    before = m["throughput_gbps"]
+    if before != g:
+        m["throughput_gbps"] = g
+        record((subject, "throughput_gbps", before, g))
+    before = m["cpu_pct"]
+    if before != cpu:
+        m["cpu_pct"] = cpu
+        record((subject, "cpu_pct", before, cpu))
     m["conn_turnover"] += abs(c - old_c)
     changes.subjects.add(subject)
 
