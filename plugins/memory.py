@@ -358,11 +358,25 @@ def fragmented(ctx: RuleContext) -> None:
         for g in touched:
             ids.update(state.groups[g]["members"])
     fresh: dict[str, float] = {}
+    # fragmentation(m, v), inlined with the parameters read once: a group sample
+    # changes every member of the group, so this runs a dozen times per event.
+    entry, frag_max = v[ENTRY], v[FRAG_MAX]
+    per_vs, per_membership, per_turnover = v[PER_VS], v[PER_MEMBERSHIP], v[PER_TURNOVER]
+    expm1 = math.expm1
+    record = ctx.metric
+    members = state.members
     for member_id in ids:
-        m = state.members.get(member_id)
+        m = members.get(member_id)
         if m is not None:
-            frag = fresh[member_id] = fragmentation(m, v)
-            ctx.metric("member:" + member_id, "memory.fragmentation", frag)
+            freed = (m["conn_turnover"] - m["connections"]) / 2
+            freed_gb = freed * entry / 1e9 if freed > 0 else 0.0
+            churn = (
+                per_vs * m["vs_churn"]
+                + per_membership * m["membership_churn"]
+                + per_turnover * freed_gb / m["memory_gb"]
+            )
+            frag = fresh[member_id] = frag_max * -expm1(-churn)
+            record("member:" + member_id, "memory.fragmentation", frag)
     tolerance = v[TOLERANCE]
     group_worst: dict[int, float] = {}
     for g in touched:
