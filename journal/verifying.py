@@ -60,8 +60,8 @@ def _check_rows(
 SPLIT_AT = 200_000
 """A main line of at least this many rows is checked in two processes (halves at once).
 
-Starting a second process costs a few tens of milliseconds (forked) to half a
-second (spawned); below this size one process finishes first."""
+Forking a second process costs a few tens of milliseconds; below this size one
+process finishes first."""
 
 
 def _file_of(conn: sqlite3.Connection) -> str | None:
@@ -73,10 +73,16 @@ def _file_of(conn: sqlite3.Connection) -> str | None:
 
 
 def _context() -> Any:
-    """Fork when it is safe (no other thread may hold a lock the child inherits), else spawn."""
+    """The fork context when forking is safe, else None (check in this process alone).
+
+    Forking is safe when no other thread runs (none may hold a lock the child
+    inherits). There is no fallback to spawn: a spawned interpreter imports the
+    caller's main module again, and a script without an ``if __name__ ==
+    "__main__"`` guard would run its own code twice (appending its events twice).
+    """
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    return None
 
 
 def check_split(
@@ -91,12 +97,13 @@ def check_split(
     The other process starts from the ``prev_hash`` stored in the first row of its
     half; the halves join when this process's last hash equals it. The outcome is
     the one checking in order gives: the first bad seq, and the rows good before it.
-    A short line, an in-memory journal or one without rows past the middle is
-    checked here alone.
+    A short line, an in-memory journal, one without rows past the middle, or a
+    process that cannot safely fork (another thread runs) is checked here alone.
     """
     path = _file_of(conn)
     lo, hi = segment.lo, branches.head(conn, (segment,))
-    if path is None or hi - lo + 1 < SPLIT_AT:
+    context = _context() if path is not None and hi - lo + 1 >= SPLIT_AT else None
+    if path is None or context is None:
         _check_rows(conn, (segment,), cursor, progress, done_before)
         return
     mid = lo + (hi - lo + 1) // 2
@@ -105,7 +112,6 @@ def check_split(
         _check_rows(conn, (segment,), cursor, progress, done_before)
         return
     joint = str(row[0])
-    context = _context()
     done_there = context.Value("q", 0, lock=False)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(

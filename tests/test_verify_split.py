@@ -9,6 +9,8 @@ single pass gives. The split threshold is lowered so that small journals split.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +161,34 @@ def test_a_journal_named_with_uri_characters_is_split_without_touching_other_fil
     assert checked_here == [], "the second half was checked by the other process"
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(name)) == []
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_script_with_a_thread_and_no_main_guard_runs_once(tmp_path: Path) -> None:
+    # With another thread running, verify cannot fork its second process. A spawned one
+    # would import the caller's main module again: this script, unguarded, appended its
+    # 50 events twice (once more in the child) and printed the child's traceback.
+    path = tmp_path / "j.db"
+    script = tmp_path / "user.py"
+    script.write_text(
+        "import threading\n"
+        "import journal.verifying\n"
+        "from journal import Journal\n"
+        "from twin import events as ev\n"
+        "from twin.event_files import NewEvent\n"
+        "journal.verifying.SPLIT_AT = 10\n"
+        "stop = threading.Event()\n"
+        "threading.Thread(target=stop.wait, daemon=True).start()\n"
+        f"with Journal.open({str(path)!r}, create=True) as j:\n"
+        "    j.append([NewEvent(event=ev.Note(text=str(i)), type='note') for i in range(50)])\n"
+        "    print(j.verify().ok)\n"
+        "stop.set()\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert "Traceback" not in done.stderr
+    with Journal.open(path) as j:
+        assert j.head() == 50
