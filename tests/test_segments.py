@@ -170,3 +170,39 @@ def test_expm1_over_a_column_is_math_expm1_bit_for_bit(values: list[float]) -> N
     """Runs of equal values and mostly distinct ones both give math.expm1 of each value."""
     column = np.asarray(values, dtype=np.float64)
     assert twin.segments.expm1_exact(column).tolist() == [math.expm1(v) for v in values]
+
+
+def test_a_segment_of_one_groups_loads_leaves_the_other_groups_members_as_stepping_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Members of a group no load of the segment reaches are computed from their constant
+    loads (another rule asked for them), beside the group tables of the loaded group."""
+    generator = EventGenerator(7)
+    events = generator.genesis()
+    group2 = sorted(m for m, d in generator.members.items() if d["group"] == 2)
+    group1 = sorted(m for m, d in generator.members.items() if d["group"] == 1)
+    events += [
+        ("load_changed", {"group": 2, "connections": 3_000_000, "cps": 9_000.0, "cpu_pct": 55.0}),
+        ("vs_created", {"vs": "vs1", "member": group2[0], "memory_gb": 30.0}),
+        ("vs_removed", {"vs": "vs1"}),
+        ("member_failed", {"member": group1[1]}),
+    ]
+    for i in range(40):
+        if i % 5 == 4:
+            events.append(("load_changed", {"member": group1[i % 3], "cpu_pct": 50.0 + i}))
+        else:
+            events.append(
+                ("load_changed", {"group": 1, "connections": 1_000_000 * (i + 1), "cpu_pct": 90.0})
+            )
+    ran: list[int] = []
+    segment = Engine._segment
+
+    def counted(self: Engine, run: list[Envelope]) -> list[Frame] | None:
+        frames = segment(self, run)
+        if frames is not None:
+            ran.append(len(run))
+        return frames
+
+    monkeypatch.setattr(Engine, "_segment", counted)
+    assert_same(events)
+    assert sum(ran) >= 40, "the run of loads went through the segment path"
