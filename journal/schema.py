@@ -81,7 +81,20 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
 
 
 def _meta(conn: sqlite3.Connection) -> dict[str, str]:
-    return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta").fetchall()}
+    """The ``format`` and ``format_version`` rows of ``meta``.
+
+    Only those: the other rows (head anchors) are verify's to judge, and an edited one,
+    even one whose text is not UTF-8, must not stop the journal from opening.
+    """
+    rows = conn.execute(
+        "SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM meta "
+        "WHERE key IN ('format', 'format_version')"
+    ).fetchall()
+    return {_text(k): _text(v) for k, v in rows}
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _check_meta(conn: sqlite3.Connection, shown: str) -> None:

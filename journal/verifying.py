@@ -41,6 +41,45 @@ Progress = Callable[[int], None]
 _HEAD = re.compile(r"(?:#?(?P<seq>[0-9]+):)?(?P<hash>[0-9a-fA-F]{64})")
 
 
+def _not_utf8(exc: sqlite3.Error) -> bool:
+    """True for what sqlite3 raises on reading text that is not UTF-8 (an edited row)."""
+    return isinstance(exc, sqlite3.OperationalError) and "Could not decode to UTF-8" in str(exc)
+
+
+def _one_by_one(conn: sqlite3.Connection, view: Sequence[Segment], cursor: ChainCursor) -> None:
+    """Check a view's rows one at a time from ``cursor``, to name a row whose text is not UTF-8.
+
+    Reading rows in chunks stops at such a row without saying which it is; the rows
+    before it in its chunk are checked here, and it is the first bad seq (unless a
+    gap or an earlier row comes first).
+    """
+    for seg in view:
+        lo = max(seg.lo, cursor.next_seq)
+        while lo <= seg.hi:
+            where, params = seg.where(lo, seg.hi)
+            found = conn.execute(f"SELECT seq {where} ORDER BY seq LIMIT 1", params).fetchone()
+            if found is None:
+                break
+            seq = int(found[0])
+            where, params = seg.where(seq, seq)
+            try:
+                row = conn.execute(f"SELECT {COLUMNS_SQL} {where}", params).fetchone()
+            except sqlite3.OperationalError as exc:
+                if not _not_utf8(exc):
+                    raise
+                if seq == cursor.next_seq:
+                    cursor.bad_seq = seq
+                    cursor.problem = (
+                        f"seq {seq}: a column holds text that is not UTF-8 "
+                        "(edited, or the file is damaged?)"
+                    )
+                    return
+                row = (seq, *([None] * 12))  # check_rows names the gap before it
+            if row is None or not check_rows(cursor, [row]):
+                return
+            lo = seq + 1
+
+
 def _check_rows(
     conn: sqlite3.Connection,
     view: Sequence[Segment],
@@ -48,13 +87,20 @@ def _check_rows(
     progress: Progress | None,
     done_before: int,
 ) -> None:
-    with contextlib.closing(iter_raw(conn, view)) as chunks:
-        for rows in chunks:
-            good = check_rows(cursor, rows)
-            if progress is not None:
-                progress(done_before + cursor.checked)
-            if not good:
-                return
+    try:
+        with contextlib.closing(iter_raw(conn, view)) as chunks:
+            for rows in chunks:
+                good = check_rows(cursor, rows)
+                if progress is not None:
+                    progress(done_before + cursor.checked)
+                if not good:
+                    return
+    except sqlite3.OperationalError as exc:
+        if not _not_utf8(exc):
+            raise
+        _one_by_one(conn, view, cursor)
+        if progress is not None:
+            progress(done_before + cursor.checked)
 
 
 SPLIT_AT = 200_000
@@ -107,7 +153,12 @@ def check_split(
         _check_rows(conn, (segment,), cursor, progress, done_before)
         return
     mid = lo + (hi - lo + 1) // 2
-    row = conn.execute("SELECT prev_hash FROM events WHERE seq = ?", (mid,)).fetchone()
+    try:
+        row = conn.execute("SELECT prev_hash FROM events WHERE seq = ?", (mid,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        if not _not_utf8(exc):
+            raise
+        row = None  # an edited row: checking in order names it
     if row is None or not isinstance(row[0], str):
         _check_rows(conn, (segment,), cursor, progress, done_before)
         return
@@ -177,6 +228,10 @@ def _check_here(
                 break
             if done is not None:
                 done.value = cursor.checked
+    except sqlite3.OperationalError as exc:
+        if not _not_utf8(exc):
+            raise
+        _one_by_one(conn, (Segment(None, lo, hi),), cursor)
     finally:
         rows.close()
     if cursor.bad_seq is None and cursor.next_seq <= hi:
@@ -217,15 +272,28 @@ def parse_anchor(value: object) -> tuple[int, str] | None:
     return int(seq_text), anchor_hash
 
 
+def _anchor_row(conn: sqlite3.Connection, branch: str | None) -> tuple[str] | None:
+    """The line's head anchor row from ``meta`` (None if there is none), its value as text.
+
+    Read as bytes and decoded here: text that is not UTF-8 (an edited anchor) is then
+    an anchor that does not parse, not an error that stops the check.
+    """
+    found = conn.execute(
+        "SELECT CAST(value AS BLOB) FROM meta WHERE key = ?", (appending.head_key(branch),)
+    ).fetchone()
+    if found is None:
+        return None
+    value = found[0]
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value),)
+
+
 def check_head_anchor(conn: sqlite3.Connection, branch: str | None, cursor: ChainCursor) -> None:
     """Events deleted from the end leave a valid chain; the head anchor tells.
 
     Marks ``cursor`` bad if the anchor names a later seq than the last row, a
     different hash for the last row, or is not an anchor at all.
     """
-    found = conn.execute(
-        "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
-    ).fetchone()
+    found = _anchor_row(conn, branch)
     if found is None:
         return  # nothing appended to this line yet (or a journal from before anchors)
     last_seq = cursor.next_seq - 1
@@ -260,9 +328,7 @@ def anchor_problem(
         last_seq: the last seq read (the line's head).
         last_hash: that row's stored hash (None if nothing was read).
     """
-    found = conn.execute(
-        "SELECT value FROM meta WHERE key = ?", (appending.head_key(branch),)
-    ).fetchone()
+    found = _anchor_row(conn, branch)
     if found is None:
         return None
     anchor = parse_anchor(found[0])

@@ -615,6 +615,8 @@ def tamper(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
         ('UPDATE events SET data = \'{"connections":1,"group":1}\' WHERE seq = 12', 12, "hash"),
         ("UPDATE events SET actor = 'mallory' WHERE seq = 12", 12, "hash"),
         ("UPDATE events SET prev_hash = hash WHERE seq = 12", 12, "broken link"),
+        ("UPDATE events SET actor = CAST(x'6dff' AS TEXT) WHERE seq = 12", 12, "not UTF-8"),
+        ("UPDATE events SET data = CAST(x'7bff7d' AS TEXT) WHERE seq = 12", 12, "not UTF-8"),
         ("DELETE FROM events WHERE seq = 12", 12, "missing"),
         ("UPDATE events SET seq = 100 WHERE seq = 20", 20, "missing"),
         ("DELETE FROM events WHERE seq = 28", 28, "deleted from the end"),

@@ -115,8 +115,12 @@ def test_a_branch_chained_to_an_edited_fork_point_fails(journal: Path) -> None:
 # -- the head anchor and a head recorded elsewhere ---------------------------------------------
 
 
-def test_a_garbage_head_anchor_is_a_failed_check_not_a_traceback(journal: Path) -> None:
-    tamper(journal, "UPDATE meta SET value = 'garbage' WHERE key = 'head:main'")
+@pytest.mark.parametrize("garbage", ["'garbage'", "CAST(x'3130ff' AS TEXT)"])
+def test_a_garbage_head_anchor_is_a_failed_check_not_a_traceback(
+    journal: Path, garbage: str
+) -> None:
+    # (the second is text that is not UTF-8: the journal still opens, and verify names it)
+    tamper(journal, f"UPDATE meta SET value = {garbage} WHERE key = 'head:main'")
     verify = run_twin("verify", journal)
     assert verify.code == 1 and verify.traceback is None
     assert "head anchor 'head:main' in meta is not <seq>:<hash>" in verify.err

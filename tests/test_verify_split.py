@@ -68,6 +68,7 @@ EDITS = {
     "hash": "UPDATE events SET hash = '" + "ab" * 32 + "' WHERE seq = {k}",
     "delete": "DELETE FROM events WHERE seq = {k}",
     "link": "UPDATE events SET prev_hash = '" + "cd" * 32 + "' WHERE seq = {k}",
+    "not utf-8": "UPDATE events SET reason = CAST(x'ff' AS TEXT) WHERE seq = {k}",
 }
 
 
@@ -88,6 +89,8 @@ def test_a_clean_long_journal_verifies_in_halves(pristine: Path) -> None:
 )
 @example(edits=[("delete", ROWS // 2)])  # the first half's last row: a gap, not a broken link
 @example(edits=[("delete", ROWS // 2 - 1), ("delete", ROWS // 2)])
+@example(edits=[("not utf-8", ROWS // 2)])  # the other process cannot read its first row
+@example(edits=[("not utf-8", ROWS - 5), ("delete", ROWS - 7)])
 def test_halves_find_what_one_pass_finds(
     pristine: Path, tmp_path: Path, edits: list[tuple[str, int]]
 ) -> None:
