@@ -1,5 +1,5 @@
-"""Suite-wide set-up: the suite's own cache key, a bytecode cache for child processes, and
-the whole suite on every core (pytest-xdist) unless one asks otherwise."""
+"""Suite-wide set-up: the suite's own cache key, a bytecode cache for child processes and
+workers, and the whole suite on every core (pytest-xdist) unless one asks otherwise."""
 
 from __future__ import annotations
 
@@ -20,24 +20,6 @@ if "TWIN_CACHE_KEY_FILE" not in os.environ:
     atexit.register(shutil.rmtree, _KEY_DIR, ignore_errors=True)
     os.environ["TWIN_CACHE_KEY_FILE"] = str(Path(_KEY_DIR) / "cache.key")
 
-# Real processes (the `twin` smoke and fault tests, benchmark children, concurrent
-# writers) each start a fresh interpreter. Where the environment sets
-# PYTHONDONTWRITEBYTECODE, every one of them compiled all it imports (networkx, numpy,
-# rich, the twin) from source again: seconds per process, which no user sees (an
-# installed twin keeps its bytecode). Children of the suite share a private bytecode
-# cache instead: under a temporary prefix, never beside the sources, removed at exit.
-# xdist's workers are started after this runs in the controller, so they and all their
-# children share the one cache (Python writes each .pyc atomically).
-if os.environ.get("PYTHONDONTWRITEBYTECODE") and not os.environ.get("PYTHONPYCACHEPREFIX"):
-    _PYCACHE = tempfile.mkdtemp(prefix="twin-test-pycache-")
-    atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
-    del os.environ["PYTHONDONTWRITEBYTECODE"]
-    os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
-    # This process too, for all it imports from here on (the test modules, the twin,
-    # textual, numpy): an xdist worker started before it reads what this one wrote.
-    sys.dont_write_bytecode = False
-    sys.pycache_prefix = _PYCACHE
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-goldens``: rewrite the TUI's golden screens instead of comparing them."""
@@ -47,6 +29,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/goldens/ (the TUI's text and SVG screens) from this run",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bytecode cache for this run's processes, where the environment turns bytecode off.
+
+    Real processes (the `twin` smoke and fault tests, benchmark children, concurrent
+    writers) each start a fresh interpreter, and so does each xdist worker. Where the
+    environment sets PYTHONDONTWRITEBYTECODE, every one of them compiled all it imports
+    (networkx, numpy, textual, rich, the twin) from source again: seconds of CPU per
+    process, which no user sees (an installed twin keeps its bytecode). This process,
+    its workers (started after this hook) and all their children share one cache
+    instead, under pytest's cache folder (.pytest_cache/, git-ignored, emptied by
+    ``--cache-clear``), never beside the sources; so the next run starts warm too.
+    Python writes each .pyc atomically and checks it against its source's mtime and size.
+    """
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return  # bytecode is written already, or a worker: its controller chose the cache
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    try:
+        folder = str(cache.mkdir("twin-pycache")) if cache is not None else None
+    except OSError:  # a read-only checkout
+        folder = None
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="twin-test-pycache-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    sys.dont_write_bytecode = False  # this process too, for all it imports from here on
+    sys.pycache_prefix = folder
 
 
 def _wants_one_process(config: pytest.Config) -> bool:

@@ -783,7 +783,9 @@ def test_closing_a_shared_journal_does_not_wait_for_a_busy_reader(journal: Path)
     assert started.wait(10)
     began = time.monotonic()
     data.close()
-    assert time.monotonic() - began < 0.5
+    # Under the close's 1 s lock timeout (what it used to wait), with room for a loaded
+    # machine that deschedules this process for a while (workers share the cores).
+    assert time.monotonic() - began < 0.9
     assert ended.wait(2)
 
 
