@@ -695,6 +695,10 @@ TAMPERS: dict[str, TamperCase] = {
         k,
     ),
     "edit actor": lambda k, h: ([f"UPDATE events SET actor = 'mallory' WHERE seq = {k}"], k),
+    "edit reason into text that is not UTF-8": lambda k, h: (
+        [f"UPDATE events SET reason = CAST(x'ff' AS TEXT) WHERE seq = {k}"],
+        k,
+    ),
     "edit type": lambda k, h: (
         [f"UPDATE events SET type = 'note', data = '{{\"text\":\"x\"}}' WHERE seq = {k}"],
         k,

@@ -58,7 +58,7 @@ def test_a_tiny_soak_passes_every_check_and_reports_its_figures(tmp_path: Path) 
     assert figures["import_rounds"] == figures["append_rounds"] == 2
     assert figures["events_lost"] == 0 and figures["events_acknowledged"] > 0
     assert figures["concurrent_events_lost"] == 0
-    assert figures["tamper_cases"] == figures["tamper_located"] == 14
+    assert figures["tamper_cases"] == figures["tamper_located"] == 15
     assert figures["fuzz_cases"] == 24 and figures["fuzz_bad"] == 0
     assert figures["fuzz_refused_cleanly"] + figures["fuzz_accepted"] == 24
     assert figures["fuzz_through_cli"] == 2
