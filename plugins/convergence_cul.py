@@ -24,7 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from twin.api import DISTRIBUTION_EVENTS, UP, Parameter, Rule, RuleContext, Segment, parameter, rule
+from twin.api import (
+    DISTRIBUTION_EVENTS,
+    UP,
+    Parameter,
+    Rule,
+    RuleContext,
+    Segment,
+    group_rule,
+    parameter,
+)
 
 DEAD = "convergence.dead_timer_s"
 CUL_DEAD = "convergence.cul_dead_timer_s"
@@ -56,39 +65,32 @@ CUL_SOURCE = (
 EVENTS = (*DISTRIBUTION_EVENTS, "hypersync_changed")
 
 
-def _dead_timer_segment(seg: Segment) -> None:
-    """:func:`dead_timer` over a run of load events (the same verdict, on columns)."""
+def _dead_timer_segment(seg: Segment, g: int) -> None:
+    """:func:`dead_timer` of group ``g`` over a run of load events (the same verdict, on
+    columns)."""
     bands = seg.bands
     normal = bands[DEAD]
     widened = bands[CUL_DEAD]
     threshold = bands[CPU][1]
     state = seg.state
-    worst: list[Any] | None = None
-    for g in sorted(state.groups):
-        under: Any = False
-        for member_id in state.groups[g]["members"]:
-            if state.members[member_id]["state"] == UP:
-                under = under | (seg.member_loads(member_id).cpu_pct >= threshold)
-        band = [np.where(under, widened[k], normal[k]) for k in range(3)]
-        seg.metric(f"group:{g}", "convergence.dead_timer_s", band[1], band[0], band[2])
-        if worst is None:
-            worst = band
-        else:
-            longer = band[1] > worst[1]
-            worst = [np.where(longer, band[k], worst[k]) for k in range(3)]
-    if worst is not None:
-        seg.metric("system", "convergence.dead_timer_s", worst[1], worst[0], worst[2])
+    under: Any = False
+    for member_id in state.groups[g]["members"]:
+        if state.members[member_id]["state"] == UP:
+            under = under | (seg.member_loads(member_id).cpu_pct >= threshold)
+    band = [np.where(under, widened[k], normal[k]) for k in range(3)]
+    seg.metric(f"group:{g}", "convergence.dead_timer_s", band[1], band[0], band[2])
 
 
-@rule(
+@group_rule(
     id="convergence.dead-timer",
     summary="how long a silent member takes to be declared dead; widened while under load",
     events=EVENTS,
     parameters=(DEAD, CUL_DEAD, CPU),
     metrics={"convergence.dead_timer_s": "s"},
+    system={"convergence.dead_timer_s": "max"},
     segment=_dead_timer_segment,
 )
-def dead_timer(ctx: RuleContext) -> None:
+def dead_timer(ctx: RuleContext, g: int) -> None:
     """``convergence.dead_timer_s`` per group is ``convergence.cul_dead_timer_s``
     (10 s) while any UP member of the group has a CPU at or above
     ``convergence.cpu_threshold_pct`` (the group is under load: the cluster widens
@@ -99,24 +101,16 @@ def dead_timer(ctx: RuleContext) -> None:
     above the threshold (the gateway's 10 s quiet period and 3 min cap are not
     modelled: events carry no clock ticks)."""
     bands = ctx.bands
-    normal = bands[DEAD]
-    widened = bands[CUL_DEAD]
     threshold = bands[CPU][1]
-    state = ctx.state
-    worst: tuple[float, float, float] | None = None
-    for g in sorted(state.groups):
-        under = False
-        for member_id in state.groups[g]["members"]:
-            m = state.members[member_id]
-            if m["state"] == UP and m["cpu_pct"] >= threshold:
-                under = True
-                break
-        band = widened if under else normal
-        ctx.metric(f"group:{g}", "convergence.dead_timer_s", band[1], band[0], band[2])
-        if worst is None or band[1] > worst[1]:
-            worst = band
-    if worst is not None:
-        ctx.metric("system", "convergence.dead_timer_s", worst[1], worst[0], worst[2])
+    members = ctx.state.members
+    under = False
+    for member_id in ctx.state.groups[g]["members"]:
+        m = members[member_id]
+        if m["state"] == UP and m["cpu_pct"] >= threshold:
+            under = True
+            break
+    band = bands[CUL_DEAD] if under else bands[DEAD]
+    ctx.metric(f"group:{g}", "convergence.dead_timer_s", band[1], band[0], band[2])
 
 
 def cul_parameters() -> list[Parameter]:

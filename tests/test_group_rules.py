@@ -123,6 +123,7 @@ def _probe_segment(seg: Segment, g: int) -> None:
     for name in ("probe.sum", "probe.max", "probe.min", "probe.mean"):
         seg.metric(f"group:{g}", name, cpu, cpu - g, cpu + g)
     seg.metric(f"group:{g}", "probe.plain", cpu)
+    seg.metric(f"group:{g}", "probe.wide", cpu, cpu - 1000 * g, cpu + 1000 * g)
 
 
 def _spread(groups: GroupValues) -> Any:
@@ -141,6 +142,7 @@ def _spread(groups: GroupValues) -> Any:
         "probe.mean": "%",
         "probe.plain": "%",
         "probe.spread": "ratio",
+        "probe.wide": "%",
     },
     system={
         "probe.sum": "sum",
@@ -149,6 +151,7 @@ def _spread(groups: GroupValues) -> Any:
         "probe.mean": "mean",
         "probe.plain": "sum",
         "probe.spread": _spread,
+        "probe.wide": "max",
     },
     segment=_probe_segment,
 )
@@ -160,6 +163,7 @@ def probe_groups(ctx: RuleContext, g: int) -> None:
     for name in ("probe.sum", "probe.max", "probe.min", "probe.mean"):
         ctx.metric(f"group:{g}", name, mid, low, high)
     ctx.metric(f"group:{g}", "probe.plain", mid)
+    ctx.metric(f"group:{g}", "probe.wide", mid, mid - 1000 * g, mid + 1000 * g)
 
 
 class Probe:
@@ -178,12 +182,16 @@ def test_only_touched_groups_are_judged_and_system_combines_every_group() -> Non
     assert result.value("probe.sum") == pytest.approx(140.0)
     metric = result.steps[-1].metrics["system"]["probe.sum"]
     assert (metric.low, metric.high) == pytest.approx((140.0 - 3, 140.0 + 3))
+    # max/min: the band of the group with the greatest/least value (group 1: ±1, 2: ±2)
     mx = result.steps[-1].metrics["system"]["probe.max"]
     assert (mx.value, mx.low, mx.high) == pytest.approx((120.0, 119.0, 121.0))
     mn = result.steps[-1].metrics["system"]["probe.min"]
     assert (mn.value, mn.low, mn.high) == pytest.approx((20.0, 18.0, 22.0))
     mean = result.steps[-1].metrics["system"]["probe.mean"]
     assert (mean.value, mean.low, mean.high) == pytest.approx((70.0, 68.5, 71.5))
+    # ... not each end on its own: group 2's wider band does not leak into the system's
+    wide = result.steps[-1].metrics["system"]["probe.wide"]
+    assert (wide.value, wide.low, wide.high) == pytest.approx((120.0, -880.0, 1120.0))
     plain = result.steps[-1].metrics["system"]["probe.plain"]
     assert plain.low == plain.high == plain.value == pytest.approx(140.0)
     assert result.value("probe.spread") == pytest.approx(20.0 / 120.0)

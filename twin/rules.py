@@ -730,7 +730,7 @@ class GroupValues:
 
 Combine = str | Callable[[GroupValues], Any]
 """How a :func:`group_rule` makes a system value: ``"sum"``, ``"max"``, ``"min"``,
-``"mean"`` of the groups' values of that metric (each end of a band too), or a function
+``"mean"`` of the groups' values of that metric (see :func:`group_rule`), or a function
 of :class:`GroupValues` returning a value or ``(value, low, high)``."""
 
 
@@ -761,7 +761,12 @@ def _stored_triple(stored: Any) -> tuple[Any, Any, Any]:
 
 
 def _combine_named(how: str, rows: list[tuple[Any, Any, Any]]) -> tuple[Any, Any, Any]:
-    """``how`` over ``rows`` of ``(value, low, high)``, each end on its own."""
+    """``how`` over ``rows`` of ``(value, low, high)``.
+
+    ``sum`` and ``mean`` combine each end of the band on its own; ``max`` and ``min``
+    take the band of the group whose value is greatest (least), the first such group
+    on a tie, so the system band is one group's band.
+    """
     if how == "sum" or how == "mean":
         value: Any = 0.0
         low: Any = 0.0
@@ -774,27 +779,20 @@ def _combine_named(how: str, rows: list[tuple[Any, Any, Any]]) -> tuple[Any, Any
             n = len(rows)
             return value / n, low / n, high / n
         return value, low, high
-    pick = _pick_max if how == "max" else _pick_min
     value, low, high = rows[0]
     for v, lo, hi in rows[1:]:
-        value, low, high = pick(value, v), pick(low, lo), pick(high, hi)
+        better = v > value if how == "max" else v < value
+        if hasattr(better, "shape"):  # columns: event by event
+            import numpy as np
+
+            value, low, high = (
+                np.where(better, v, value),
+                np.where(better, lo, low),
+                np.where(better, hi, high),
+            )
+        elif better:
+            value, low, high = v, lo, hi
     return value, low, high
-
-
-def _pick_max(a: Any, b: Any) -> Any:
-    if hasattr(a, "shape") or hasattr(b, "shape"):
-        import numpy as np
-
-        return np.maximum(a, b)
-    return b if b > a else a
-
-
-def _pick_min(a: Any, b: Any) -> Any:
-    if hasattr(a, "shape") or hasattr(b, "shape"):
-        import numpy as np
-
-        return np.minimum(a, b)
-    return b if b < a else a
 
 
 def _system_values(
@@ -909,8 +907,9 @@ def group_rule(
     incremental: findings on other groups stand) and then makes each metric in
     ``system`` from every group's value of it now (the stored value for the
     groups it did not call the function for): ``"sum"``, ``"max"``, ``"min"``,
-    ``"mean"`` (each end of a band on its own), or a function of
-    :class:`GroupValues` returning a value or ``(value, low, high)``.
+    ``"mean"`` (these two: each end of a band on its own; ``max``/``min``: the band of
+    the group with the greatest/least value), or a function of :class:`GroupValues`
+    returning a value or ``(value, low, high)``.
 
     ``segment`` is the same judgement of one group over a run of loads,
     ``(seg, g) -> None`` writing columns (see :class:`twin.segments.Segment`):

@@ -80,6 +80,13 @@ def _rule_section(rule: Any, parameters: dict[str, Parameter], owners: dict[str,
     )
     lines.append(f"- **Runs on:** {events}")
     mode = "incremental (judges the touched subjects)" if rule.incremental else "whole verdict"
+    system = getattr(rule, "system", None) if getattr(rule, "per_group", None) else None
+    if system:  # a group_rule: one group at a time, the system value combined
+        combined = ", ".join(
+            f"`{name}` {how if isinstance(how, str) else 'by a function'}"
+            for name, how in system.items()
+        )
+        mode = f"per group (the touched groups), system value combined: {combined}"
     lines.append(f"- **Evaluation:** {mode}")
     if rule.raises:
         raised = ", ".join(
