@@ -695,11 +695,13 @@ class GroupValues:
         values: parameter name → value.
     """
 
-    __slots__ = ("_read", "_source", "groups", "state", "values")
+    __slots__ = ("_buckets", "_read", "_source", "groups", "state", "values")
 
     def __init__(self, source: Any, read: Reader) -> None:
         self._source = source
         self._read = read
+        # stepping: the metric store's own buckets, read directly for plain numbers
+        self._buckets: dict[str, dict[str, Any]] | None = getattr(source, "_buckets", None)
         self.state: TwinState = source.state
         self.groups = cast("Mapping[int, GroupRecord]", source.state.groups)
         self.values: Mapping[str, float] = source.values
@@ -710,7 +712,14 @@ class GroupValues:
 
     def value(self, group: int, name: str, default: float = 0.0) -> Any:
         """Metric ``name`` of ``group:<group>`` now (this rule's or another's), else ``default``."""
-        found = self._read(f"group:{group}", name)
+        subject = _group_subject(group)
+        buckets = self._buckets
+        if buckets is not None:
+            bucket = buckets.get(subject)
+            stored = None if bucket is None else bucket.get(name)
+            if type(stored) is float:
+                return stored
+        found = self._read(subject, name)
         return default if found is None else found[0]
 
     def band(self, group: int, name: str) -> tuple[Any, Any, Any]:
@@ -795,36 +804,35 @@ def _combine_named(how: str, rows: list[tuple[Any, Any, Any]]) -> tuple[Any, Any
     return value, low, high
 
 
-def _system_values(
+def _system_value(
     view: GroupValues,
-    system: Mapping[str, Combine],
+    name: str,
+    how: Combine,
+    subjects: list[str],
     read: Callable[[str, str], tuple[Any, Any, Any] | None],
-    write: Callable[..., None],
-) -> None:
-    """Write every ``system`` metric of a group rule, combined from the groups now."""
-    subjects = [f"group:{g}" for g in view.groups]
-    for name, how in system.items():
-        if isinstance(how, str):
-            rows = []
-            banded = False
-            for subject in subjects:
-                row = read(subject, name)
-                if row is None:
-                    row = (0.0, 0.0, 0.0)
-                elif row[1] is not row[0] or row[2] is not row[0]:
-                    banded = True
-                rows.append(row)
-            value, low, high = _combine_named(how, rows)
-            if banded:
-                write("system", name, value, low, high)
-            else:
-                write("system", name, value)
-            continue
-        out = how(view)
-        if type(out) is tuple:
-            write("system", name, out[0], out[1], out[2])
-        else:
-            write("system", name, out)
+) -> Any:
+    """One ``system`` metric of a group rule, combined from the groups now: a value, or
+    ``(value, low, high)`` when it has a band."""
+    if isinstance(how, str):
+        rows = []
+        banded = False
+        for subject in subjects:
+            row = read(subject, name)
+            if row is None:
+                row = (0.0, 0.0, 0.0)
+            elif row[1] is not row[0] or row[2] is not row[0]:
+                banded = True
+            rows.append(row)
+        value, low, high = _combine_named(how, rows)
+        return (value, low, high) if banded else value
+    return how(view)
+
+
+def _write_system(write: Callable[..., None], name: str, got: Any) -> None:
+    if type(got) is tuple:
+        write("system", name, got[0], got[1], got[2])
+    else:
+        write("system", name, got)
 
 
 def _step_reader(ctx: RuleContext) -> Callable[[str, str], tuple[Any, Any, Any] | None]:
@@ -862,14 +870,45 @@ def _group_evaluate(
 ) -> Callable[[RuleContext], None]:
     """The rule function of a group rule: touched groups, then the system values."""
 
+    items = list(system.items())
+
     def evaluate(ctx: RuleContext) -> None:
         for g in ctx.touched_groups():
             per_group(ctx, g)
-        if system and ctx.state.groups:
-            read = _step_reader(ctx)
-            _system_values(GroupValues(ctx, read), system, read, ctx.metric)
+        groups = ctx.state.groups
+        if not items or not groups:
+            return
+        subjects = [_group_subject(g) for g in groups]
+        buckets = ctx._buckets
+        view: GroupValues | None = None
+        for name, how in items:
+            if how == "sum":  # the common case, cheaply: plain numbers as written or stored
+                total = 0.0
+                for subject in subjects:
+                    bucket = buckets.get(subject)
+                    stored = None if bucket is None else bucket.get(name)
+                    if type(stored) is not float:
+                        break  # absent, banded or a Metric: the general way below
+                    total += stored
+                else:
+                    ctx.metric("system", name, total)
+                    continue
+            if view is None:
+                view = GroupValues(ctx, _step_reader(ctx))
+            _write_system(ctx.metric, name, _system_value(view, name, how, subjects, view._read))
 
     return evaluate
+
+
+_SUBJECTS: dict[int, str] = {}
+
+
+def _group_subject(g: int) -> str:
+    """``group:<g>``, made once per group number."""
+    subject = _SUBJECTS.get(g)
+    if subject is None:
+        subject = _SUBJECTS[g] = f"group:{g}"
+    return subject
 
 
 def _group_batch(
@@ -883,7 +922,10 @@ def _group_batch(
             per_group(seg, g)
         if system and groups:
             read = _segment_reader(seg)
-            _system_values(GroupValues(seg, read), system, read, seg.metric)
+            view = GroupValues(seg, read)
+            subjects = [_group_subject(g) for g in groups]
+            for name, how in system.items():
+                _write_system(seg.metric, name, _system_value(view, name, how, subjects, read))
 
     return evaluate_segment
 
