@@ -8,24 +8,29 @@ warning at #20, escalates to an error at #21 and clears at #22
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from tests.escalation_helpers import CLEARED, ESCALATED, RAISED, Escalating
 from tests.tui_helpers import screen_text, settle, write_fixture
 from tui.app import TwinApp
 from tui.timeline_data import TimelineData
+from tui.timeline_index import TimelineIndex
 from tui.widgets.findings_table import FindingsTable
 from twin.plugin_manager import TwinPluginManager
 from twin.sources import open_source
 
 
-def open_app(path: Path) -> TwinApp:
+def open_app(path: Path, at: int = 1) -> TwinApp:
     manager = TwinPluginManager().load()
     manager.register(Escalating(), name="acme")
     data = TimelineData(open_source(path, manager), manager, manager.profile(None))
-    return TwinApp(data, at=1)
+    return TwinApp(data, at=at)
 
 
 async def goto(app: TwinApp, pilot: Pilot[None], seq: int) -> None:
@@ -85,3 +90,40 @@ def test_an_escalated_finding_says_when_its_severity_changed(tmp_path: Path) -> 
             assert f"#{RAISED}↑" not in screen_text(app)
 
     asyncio.run(main())
+
+
+def test_the_mark_arrives_when_the_evaluation_reaches_the_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The detail at #21 is shown before the background evaluation gets there (it is
+    # held at #20): no mark yet; once the evaluation passes #21 the mark appears by itself.
+    gate = threading.Event()
+    original = TimelineIndex.add_frame
+
+    def held(self: TimelineIndex, frame: Any) -> None:
+        if frame.seq >= RAISED:
+            gate.wait(20)
+        original(self, frame)
+
+    monkeypatch.setattr(TimelineIndex, "add_frame", held)
+    app = open_app(write_fixture(tmp_path / "small.jsonl"), at=ESCALATED)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                app.detail is not None and app.detail.seq == ESCALATED and not app.detail_pending
+            ):
+                await pilot.pause(0.02)
+            await pilot.pause()
+            assert app.detail is not None and app.detail.seq == ESCALATED
+            assert app.data.index.evaluated < ESCALATED
+            assert f"#{RAISED}↑" not in screen_text(app)
+            gate.set()
+            await settle(app, pilot)
+            assert f"#{RAISED}↑" in screen_text(app)
+
+    try:
+        asyncio.run(main())
+    finally:
+        gate.set()

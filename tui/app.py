@@ -121,6 +121,7 @@ class TwinApp(App[None]):
         self.mode = "LIVE" if follow else "REPLAY"
         self.story_note: str | None = None
         self._story_shown = False
+        self.marks_pending: int | None = None  # a shown detail waits for the evaluation here
         self._started = False
         self._waiting_for_story = False
         self._progress = Progress(0, 0, data.head, False)
@@ -302,6 +303,11 @@ class TwinApp(App[None]):
                 self.timeline.query_one("EventsList").seen_head = (  # type: ignore[attr-defined]
                     self.data.head - self.new_events
                 )
+        pending = self.marks_pending
+        if pending is not None and self.data.index.evaluated >= pending:
+            self.marks_pending = None  # its severity changes are known now: show them
+            if self.detail is not None and self.detail.seq == pending:
+                self.timeline.show_detail()
         if self._waiting_for_story:
             first = self.data.first_error()
             if first is not None:

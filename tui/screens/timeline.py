@@ -171,7 +171,10 @@ class TimelineScreen(Screen[None]):
             self.query_one(DetailPane).show(None)
         else:
             self.query_one(TopologyTree).show(detail.topology)
-            changes = severity_changes(self.twin.data.index, detail.findings, detail.seq)
+            index = self.twin.data.index
+            changes = severity_changes(index, detail.findings, detail.seq)
+            # severity changes are known once the evaluation has passed this event
+            self.twin.marks_pending = detail.seq if index.evaluated < detail.seq else None
             self.query_one(FindingsPane).show(detail.findings, detail.cleared, changes)
             self.query_one(DetailPane).show(detail, changes)
         self.query_one(MetricsPane).show()
