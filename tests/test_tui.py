@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -33,6 +34,7 @@ from tui.screens.command_line import CommandLine, FilterLine
 from tui.screens.diff import DiffScreen
 from tui.screens.help import HelpScreen
 from tui.timeline_data import TimelineData
+from tui.timeline_index import TimelineIndex
 from tui.widgets.events_list import EventsList
 from tui.widgets.findings_table import FindingsTable
 from tui.widgets.metrics_pane import MetricTiles
@@ -420,8 +422,19 @@ def test_help_palette_and_screenshot(
     run(journal, scenario)
 
 
-def test_quit_is_immediate_while_the_index_is_still_computing(tmp_path: Path) -> None:
-    # a journal long enough that evaluating it takes far longer than the limit below
+def test_quit_is_immediate_while_the_index_is_still_computing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a journal long enough that evaluating it takes far longer than the limit below; each
+    # frame the index takes is slowed by 1 ms so that even a quiet, fast machine cannot
+    # finish evaluating before `q` (the evaluation may still stop between any two frames)
+    original = TimelineIndex.add_frame
+
+    def slowed(self: TimelineIndex, frame: Any) -> None:
+        time.sleep(0.001)
+        original(self, frame)
+
+    monkeypatch.setattr(TimelineIndex, "add_frame", slowed)
     rows = [
         json.loads(line) for line in write_fixture(tmp_path / "f.jsonl").read_text().splitlines()
     ]
