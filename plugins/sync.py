@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from plugins.sync_sites import rules as site_rules
 from plugins.sync_sites import site_parameters
 from twin.api import (
@@ -25,6 +23,7 @@ from twin.api import (
     Segment,
     hookimpl,
     parameter,
+    ratio,
     rule,
 )
 
@@ -57,12 +56,6 @@ TRAFFIC_EVENTS = (
 )
 
 NAMES = (GROWTH, NETWORK, NEW_BYTES, UPDATE_BYTES, LARGE, HIGH, SATURATED)
-
-
-def _ratio(traffic: float, capacity: float) -> float:
-    if capacity > 0:
-        return traffic / capacity
-    return float("inf") if traffic > 0 else 0.0
 
 
 def _link_down_message(e: Mapping[str, Any]) -> str:
@@ -205,8 +198,8 @@ def _traffic_segment(seg: Segment) -> None:
     seg.metric("system", "sync.traffic_gbps", mid, low, high)
     stored = seg.stored("system", "sync.capacity_gbps")
     capacity = b[NETWORK][1] if stored is None else stored.value
-    util = _ratios(mid, capacity)
-    seg.metric("system", "sync.utilization", util, _ratios(low, capacity), _ratios(high, capacity))
+    util = ratio(mid, capacity)
+    seg.metric("system", "sync.utilization", util, ratio(low, capacity), ratio(high, capacity))
     saturated = util >= b[SATURATED][1]
     evidence = {
         "utilization": util,
@@ -224,14 +217,6 @@ def _traffic_segment(seg: Segment) -> None:
         limit=b[HIGH][1],
         **evidence,
     )
-
-
-def _ratios(traffic: Any, capacity: float) -> Any:
-    """:func:`_ratio` on columns."""
-    traffic = np.asarray(traffic, dtype=np.float64)
-    if capacity > 0:
-        return traffic / capacity
-    return np.where(traffic > 0, float("inf"), 0.0)
 
 
 @rule(
@@ -289,8 +274,8 @@ def traffic(ctx: RuleContext) -> None:
     ctx.metric("system", "sync.traffic_gbps", mid, low, high)
     cap_metric = metrics.get("system", "sync.capacity_gbps")
     capacity = b[NETWORK][1] if cap_metric is None else cap_metric.value
-    util = _ratio(mid, capacity)
-    ctx.metric("system", "sync.utilization", util, _ratio(low, capacity), _ratio(high, capacity))
+    util = ratio(mid, capacity)
+    ctx.metric("system", "sync.utilization", util, ratio(low, capacity), ratio(high, capacity))
     if util >= b[SATURATED][1]:
         finding_id, limit = "sync.saturated", b[SATURATED][1]
     elif util >= b[HIGH][1]:

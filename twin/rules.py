@@ -978,24 +978,20 @@ def group_rule(
     combine = dict(system)
 
     def decorate(function: Callable[[RuleContext, int], None]) -> FunctionRule:
-        return FunctionRule(
+        made = rule(
             id=id,
             summary=summary,
-            function=_group_evaluate(function, combine),
-            events=_event_names(events),
-            parameters=tuple(parameters),
-            raises={
-                k: v if isinstance(v, Severity) else Severity.parse(v)
-                for k, v in (raises or {}).items()
-            },
+            events=events,
+            parameters=parameters,
+            raises=raises,
             metrics=declared,
             incremental=True,
-            doc=(function.__doc__ or "").strip(),
-            reads=tuple(reads),
-            per_member=dict(per_member or {}),
+            reads=reads,
+            per_member=per_member,
             segment=None if segment is None else _group_batch(segment, combine),
-            per_group=function,
-            system=combine,
+        )(_group_evaluate(function, combine))
+        return attrs.evolve(
+            made, doc=(function.__doc__ or "").strip(), per_group=function, system=combine
         )
 
     return decorate
