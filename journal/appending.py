@@ -371,12 +371,7 @@ def _write(
                     type_name, schema, payload = "load_changed", load_schema, load
                     group = load.get("group")
                     if group is not None and "serving" not in load:
-                        # Group load is demand (twin.demand): record what it was measured on.
-                        count = serving.get(group)
-                        if count is None:
-                            count = serving[group] = serving_count(state, group)
-                        if count >= 1:
-                            payload["serving"] = count
+                        _record_serving(payload, group, state, serving)
                     state.seq = seq  # what apply_structure does with a load it checked
                     state.occurred_at = occ
                 else:
@@ -390,9 +385,7 @@ def _write(
                         and event.group is not None
                         and event.serving is None
                     ):
-                        count = serving_count(state, event.group)
-                        if count >= 1:
-                            payload["serving"] = count
+                        _record_serving(payload, event.group, state, serving)
                 try:
                     data = encode_data(payload).decode("utf-8")
                 except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
@@ -522,6 +515,20 @@ def _as_stored(first: NewEvent, event_id: str) -> StoredContent:
     """An event earlier in this batch, seen as :func:`same_content` sees a stored one."""
     item = _encode(first, event_id)
     return (0, item.type, item.schema, item.data, first.occurred_at or "")
+
+
+def _record_serving(
+    payload: dict[str, Any], group: int, state: TwinState, known: dict[int, int]
+) -> None:
+    """Group load is demand (:mod:`twin.demand`): record the serving count it was measured on.
+
+    ``known`` keeps each group's count until the structure changes (the caller clears it).
+    """
+    count = known.get(group)
+    if count is None:
+        count = known[group] = serving_count(state, group)
+    if count >= 1:
+        payload["serving"] = count
 
 
 def _load_data(event: LoadChanged, state: TwinState) -> dict[str, Any] | None:
