@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 Spec = tuple[str, dict[str, Any]]
@@ -169,3 +172,24 @@ class EventGenerator:
         for link in [k for k, (a, b) in self.links.items() if member in (a, b)]:
             del self.links[link]
         return ("member_removed", {"member": member})
+
+
+def mypy_strict(folder: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` over plugin ``files`` in ``folder`` (as a plugin author would run it)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(folder / ".mypy_cache"),
+            *files,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

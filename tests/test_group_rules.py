@@ -10,8 +10,6 @@ combined from every group's value now, and the batch method combines the same wa
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import plugins.capacity
 import plugins.throughput
 import twin.api
 import twin.segments
+from tests.rules_helpers import mypy_strict
 from twin.api import GroupValues, RuleContext, Segment, group_rule, hookimpl, ratio
 from twin.plugin_manager import TwinPluginManager
 from twin.testing import (
@@ -77,22 +76,7 @@ def test_the_documented_group_rule_plugin_works_and_keeps_the_contract(tmp_path:
 @pytest.mark.slow
 def test_the_documented_group_rule_plugin_passes_mypy_strict(tmp_path: Path) -> None:
     (tmp_path / "acme_groups.py").write_text(_documented_example(), encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "acme_groups.py",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = mypy_strict(tmp_path, "acme_groups.py")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

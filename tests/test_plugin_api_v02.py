@@ -9,14 +9,13 @@ authors' type checkers); the documented 0.2 plugin must pass ``mypy
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import twin.api
+from tests.rules_helpers import mypy_strict
 from twin.api import (
     GroupRecord,
     LinkRecord,
@@ -126,24 +125,7 @@ def test_the_documented_0_2_plugin_passes_mypy_strict_and_a_typo_fails(tmp_path:
     (tmp_path / "acme_good.py").write_text(good, encoding="utf-8")
     typo = good.replace('member["cpu_pct"] > limit', 'member["cpu_pcnt"] > limit')
     (tmp_path / "acme_typo.py").write_text(typo, encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-error-summary",
-            "--cache-dir",
-            str(tmp_path / ".mypy_cache"),
-            "acme_good.py",
-            "acme_typo.py",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = mypy_strict(tmp_path, "acme_good.py", "acme_typo.py")
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
     assert done.returncode == 1, done.stdout + done.stderr
     assert all(line.startswith("acme_typo.py:") for line in errors), done.stdout
